@@ -1,0 +1,508 @@
+/* engine.c — models and sessions: load, specialise per batch size, plan,
+ * prepare kernels, run. */
+#include "engine/engine.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "engine/cpu/cpu.h"
+#include "engine/cpu/pool.h"
+#include "engine/graph.h"
+#include "engine/loaders/loaders.h"
+#include "engine/ops.h"
+#include "engine/passes/passes.h"
+
+struct dt_model {
+    dt_graph *graph;
+    dt_model_format format;
+};
+
+/* One executable plan: the graph specialised for one batch size, with the
+ * tensor views of every node precomputed so a run only calls kernels. */
+typedef struct exec_node {
+    dt_kernel_fn fn;
+    const char *kname; /* fast kernel name or NULL for reference */
+    int skip;          /* aliased view op: nothing to do */
+    int n_in, n_out;
+    dt_tensor *in_t, *out_t;       /* views */
+    const dt_tensor **in_p;
+    dt_tensor **out_p;
+    double usec;                   /* profile */
+    int64_t macs;
+} exec_node;
+
+typedef struct plan {
+    int batch;
+    dt_graph *g;
+    exec_node *nodes;
+    int n_nodes;
+    size_t arena_bytes, scratch_offset, scratch_bytes;
+    dt_tensor *inputs;   /* views into the arena */
+    dt_tensor *outputs;  /* views: arena or constants */
+    int64_t macs, params;
+    size_t weight_bytes;
+} plan;
+
+struct dt_session {
+    const dt_model *model;
+    dt_session_opts opts;
+    dt_pool *pool;
+    plan *plans; /* plans[b-1] for batch b */
+    int n_plans;
+    void *arena;
+    size_t arena_bytes;
+    int last_batch;
+};
+
+/* ---- model ---------------------------------------------------------------- */
+
+dt_code dt_model_load(const char *path, dt_model_format fmt, dt_model **out, dt_status *st)
+{
+    *out = NULL;
+    if (!path)
+        return dt_fail(st, DT_EINVAL, "no model path given");
+    if (fmt == DT_FORMAT_AUTO) {
+        size_t n = strlen(path);
+        fmt = (n > 5 && !strcmp(path + n - 5, ".json")) ? DT_FORMAT_TFJS : DT_FORMAT_ONNX;
+    }
+    dt_model *m = dt_calloc(1, sizeof *m);
+    if (!m)
+        return dt_fail(st, DT_ENOMEM, "out of memory loading model");
+    m->format = fmt;
+    dt_code rc = fmt == DT_FORMAT_TFJS ? dt_load_tfjs(path, &m->graph, st) : dt_load_onnx(path, &m->graph, st);
+    if (rc != DT_OK) {
+        dt_free(m);
+        return rc;
+    }
+    *out = m;
+    return DT_OK;
+}
+
+void dt_model_free(dt_model *m)
+{
+    if (!m)
+        return;
+    dt_graph_free(m->graph);
+    dt_free(m);
+}
+
+static dt_io_info io_info(const dt_graph *g, int vid)
+{
+    dt_io_info r;
+    memset(&r, 0, sizeof r);
+    const dt_value *v = &g->values[vid];
+    r.name = v->name;
+    r.dtype = v->dtype;
+    r.ndim = v->ndim;
+    for (int i = 0; i < v->ndim && i < DT_MAX_DIMS; i++)
+        r.dims[i] = v->dims[i];
+    return r;
+}
+
+int dt_model_num_inputs(const dt_model *m) { return m->graph->n_inputs; }
+int dt_model_num_outputs(const dt_model *m) { return m->graph->n_outputs; }
+dt_io_info dt_model_input(const dt_model *m, int i) { return io_info(m->graph, m->graph->inputs[i]); }
+dt_io_info dt_model_output(const dt_model *m, int i) { return io_info(m->graph, m->graph->outputs[i]); }
+const char *dt_model_format_name(const dt_model *m) { return m->format == DT_FORMAT_TFJS ? "tfjs" : "onnx"; }
+const struct dt_graph *dt_model_graph(const dt_model *m) { return m->graph; }
+
+/* ---- plans ---------------------------------------------------------------- */
+
+static void plan_clear(plan *p)
+{
+    if (p->nodes) {
+        for (int i = 0; i < p->n_nodes; i++) {
+            dt_free(p->nodes[i].in_t);
+            dt_free(p->nodes[i].out_t);
+            dt_free(p->nodes[i].in_p);
+            dt_free(p->nodes[i].out_p);
+        }
+    }
+    dt_free(p->nodes);
+    dt_free(p->inputs);
+    dt_free(p->outputs);
+    dt_graph_free(p->g);
+    memset(p, 0, sizeof *p);
+}
+
+static int64_t node_macs(const dt_graph *g, const dt_node *n)
+{
+    const dt_value *y = dt_node_out(g, n, 0);
+    const dt_value *w = dt_node_in(g, n, 1);
+    if (!y || !w)
+        return 0;
+    int64_t ny = dt_shape_numel(y->ndim, y->dims);
+    switch (n->op) {
+    case DT_OP_Conv:
+        if (w->ndim < 3)
+            return 0;
+        return ny * dt_shape_numel(w->ndim - 1, w->dims + 1);
+    case DT_OP_ConvTranspose: {
+        const dt_value *x = dt_node_in(g, n, 0);
+        return x ? dt_shape_numel(x->ndim, x->dims) * dt_shape_numel(w->ndim - 1, w->dims + 1) : 0;
+    }
+    case DT_OP_Gemm: {
+        const dt_value *a = dt_node_in(g, n, 0);
+        if (!a || a->ndim != 2)
+            return 0;
+        int64_t k = dt_attr_int(n, "transA", 0) ? a->dims[0] : a->dims[1];
+        return ny * k;
+    }
+    case DT_OP_MatMul: {
+        const dt_value *a = dt_node_in(g, n, 0);
+        if (!a || a->ndim < 1)
+            return 0;
+        return ny * a->dims[a->ndim - 1];
+    }
+    default: return 0;
+    }
+}
+
+static dt_tensor value_tensor(const dt_graph *g, int vid, void *arena)
+{
+    const dt_value *v = &g->values[vid];
+    dt_tensor t = dt_value_view(v);
+    if (!v->buf)
+        t.data = v->offset >= 0 ? (char *)arena + v->offset : NULL;
+    return t;
+}
+
+/* Build plan for batch b: clone, specialise, fuse, plan, select kernels. */
+static dt_code plan_build(const dt_session *s, int b, plan *p, dt_status *st)
+{
+    const dt_graph *mg = s->model->graph;
+    memset(p, 0, sizeof *p);
+    p->batch = b;
+    dt_code rc = dt_graph_clone(mg, &p->g, st);
+    if (rc != DT_OK)
+        return rc;
+    dt_graph *g = p->g;
+    dt_tensor shapes[16];
+    int ns = g->n_inputs < 16 ? g->n_inputs : 16;
+    for (int i = 0; i < ns; i++) {
+        dt_value *v = &g->values[g->inputs[i]];
+        memset(&shapes[i], 0, sizeof shapes[i]);
+        if (s->opts.input_shapes && i < s->opts.n_input_shapes) {
+            shapes[i] = s->opts.input_shapes[i];
+        } else {
+            shapes[i].dtype = v->dtype;
+            shapes[i].ndim = v->ndim;
+            for (int d = 0; d < v->ndim && d < DT_MAX_DIMS; d++)
+                shapes[i].dims[d] = v->dims[d];
+        }
+        /* batch dimension: symbolic → b; with max_batch > 1 always b */
+        if (shapes[i].ndim > 0 && (shapes[i].dims[0] < 0 || s->opts.max_batch > 1))
+            shapes[i].dims[0] = b;
+    }
+    rc = dt_pass_specialize(g, ns, shapes, st);
+    if (rc == DT_OK && !s->opts.no_optimize)
+        rc = dt_pass_fuse(g, st);
+    if (rc != DT_OK)
+        return rc;
+    /* kernel selection + prepare (may raise scratch_bytes) before planning */
+    p->n_nodes = g->n_nodes;
+    p->nodes = dt_calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(exec_node));
+    if (!p->nodes)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        dt_node *n = &g->nodes[i];
+        const dt_opdef *def = dt_opdef_get(n->op);
+        if (!def || !def->ref)
+            return dt_fail(st, DT_EUNSUPPORTED, "unsupported operator '%s' (node '%s')", dt_op_name(n->op),
+                           n->name);
+        exec_node *e = &p->nodes[i];
+        e->fn = def->ref;
+        if (!s->opts.reference) {
+            const dt_cpu_kernel *k = dt_cpu_select(g, n);
+            if (k) {
+                if (k->prepare) {
+                    rc = k->prepare(g, &g->nodes[i], st);
+                    if (rc != DT_OK)
+                        return dt_wrap(st, "preparing node '%s'", g->nodes[i].name);
+                }
+                e->fn = k->run;
+                e->kname = k->name;
+            }
+        }
+        e->macs = node_macs(g, &g->nodes[i]);
+        p->macs += e->macs;
+    }
+    rc = dt_pass_plan(g, &p->arena_bytes, &p->scratch_offset, &p->scratch_bytes, st);
+    if (rc != DT_OK)
+        return rc;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].buf) {
+            p->weight_bytes += g->values[v].buf->size;
+            if (g->values[v].dtype == DT_F32)
+                p->params += dt_shape_numel(g->values[v].ndim, g->values[v].dims);
+        }
+    return DT_OK;
+}
+
+/* Point every view at the arena (done once the arena exists). */
+static dt_code plan_bind(plan *p, void *arena, dt_status *st)
+{
+    dt_graph *g = p->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dt_node *n = &g->nodes[i];
+        exec_node *e = &p->nodes[i];
+        e->n_in = n->n_in;
+        e->n_out = n->n_out;
+        e->in_t = dt_calloc((size_t)n->n_in + 1, sizeof(dt_tensor));
+        e->out_t = dt_calloc((size_t)n->n_out + 1, sizeof(dt_tensor));
+        e->in_p = dt_calloc((size_t)n->n_in + 1, sizeof(dt_tensor *));
+        e->out_p = dt_calloc((size_t)n->n_out + 1, sizeof(dt_tensor *));
+        if (!e->in_t || !e->out_t || !e->in_p || !e->out_p)
+            return dt_fail(st, DT_ENOMEM, "out of memory");
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] < 0) {
+                e->in_p[k] = NULL;
+                continue;
+            }
+            e->in_t[k] = value_tensor(g, n->in[k], arena);
+            e->in_p[k] = &e->in_t[k];
+        }
+        for (int k = 0; k < n->n_out; k++) {
+            e->out_t[k] = value_tensor(g, n->out[k], arena);
+            e->out_p[k] = &e->out_t[k];
+        }
+        if (dt_op_is_view(n->op) && n->n_out == 1 && g->values[n->out[0]].alias >= 0)
+            e->skip = 1;
+    }
+    p->inputs = dt_calloc((size_t)g->n_inputs + 1, sizeof(dt_tensor));
+    p->outputs = dt_calloc((size_t)g->n_outputs + 1, sizeof(dt_tensor));
+    if (!p->inputs || !p->outputs)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    for (int i = 0; i < g->n_inputs; i++)
+        p->inputs[i] = value_tensor(g, g->inputs[i], arena);
+    for (int i = 0; i < g->n_outputs; i++)
+        p->outputs[i] = value_tensor(g, g->outputs[i], arena);
+    return DT_OK;
+}
+
+/* A batch plan is only valid if every output scales with the batch: a graph
+ * with a hard-coded batch in a Reshape would silently mix images. */
+static int plan_batch_ok(const plan *p1, const plan *pb, int b)
+{
+    for (int i = 0; i < p1->g->n_outputs; i++) {
+        const dt_tensor *o1 = &p1->outputs[i], *ob = &pb->outputs[i];
+        if (o1->ndim != ob->ndim || o1->ndim < 1)
+            return 0;
+        if (o1->dims[0] * b != ob->dims[0])
+            return 0;
+        for (int d = 1; d < o1->ndim; d++)
+            if (o1->dims[d] != ob->dims[d])
+                return 0;
+    }
+    return 1;
+}
+
+dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_session **out, dt_status *st)
+{
+    *out = NULL;
+    dt_session *s = dt_calloc(1, sizeof *s);
+    if (!s)
+        return dt_fail(st, DT_ENOMEM, "out of memory creating session");
+    s->model = m;
+    if (opts)
+        s->opts = *opts;
+    if (s->opts.threads < 1)
+        s->opts.threads = 1;
+    if (s->opts.max_batch < 1)
+        s->opts.max_batch = 1;
+    int maxb = s->opts.max_batch;
+    dt_code rc = dt_pool_create(s->opts.threads, &s->pool, st);
+    if (rc != DT_OK)
+        goto fail;
+    s->plans = dt_calloc((size_t)maxb, sizeof(plan));
+    if (!s->plans) {
+        rc = dt_fail(st, DT_ENOMEM, "out of memory creating session");
+        goto fail;
+    }
+    for (int b = 1; b <= maxb; b++) {
+        dt_status bst;
+        dt_status_clear(&bst);
+        rc = plan_build(s, b, &s->plans[b - 1], b == 1 ? st : &bst);
+        if (rc != DT_OK) {
+            plan_clear(&s->plans[b - 1]);
+            if (b == 1 || rc == DT_ENOMEM) {
+                if (b > 1)
+                    *st = bst;
+                goto fail;
+            }
+            break; /* the graph does not batch: serve batch 1 only */
+        }
+        s->n_plans = b;
+    }
+    size_t arena = 0;
+    for (int i = 0; i < s->n_plans; i++) {
+        size_t need = s->plans[i].scratch_offset + s->plans[i].scratch_bytes;
+        if (need > arena)
+            arena = need;
+    }
+    s->arena_bytes = arena;
+    s->arena = dt_aligned_alloc(arena ? arena : 64);
+    if (!s->arena) {
+        rc = dt_fail(st, DT_ENOMEM, "out of memory for a %zu-byte arena", arena);
+        goto fail;
+    }
+    memset(s->arena, 0, arena ? arena : 64);
+    for (int i = 0; i < s->n_plans; i++) {
+        rc = plan_bind(&s->plans[i], s->arena, st);
+        if (rc != DT_OK)
+            goto fail;
+    }
+    for (int i = 1; i < s->n_plans; i++)
+        if (!plan_batch_ok(&s->plans[0], &s->plans[i], i + 1)) {
+            for (int j = i; j < s->n_plans; j++)
+                plan_clear(&s->plans[j]);
+            s->n_plans = i;
+            break;
+        }
+    *out = s;
+    return DT_OK;
+fail:
+    dt_session_free(s);
+    return rc;
+}
+
+void dt_session_free(dt_session *s)
+{
+    if (!s)
+        return;
+    if (s->plans)
+        for (int i = 0; i < s->opts.max_batch; i++)
+            plan_clear(&s->plans[i]);
+    dt_free(s->plans);
+    dt_free(s->arena);
+    dt_pool_free(s->pool);
+    dt_free(s);
+}
+
+int dt_session_max_batch(const dt_session *s) { return s->n_plans; }
+
+static const plan *plan_for(const dt_session *s, int batch)
+{
+    if (batch < 1 || batch > s->n_plans)
+        return NULL;
+    return &s->plans[batch - 1];
+}
+
+dt_code dt_session_input_shape(const dt_session *s, int batch, int i, dt_tensor *shape_out, dt_status *st)
+{
+    const plan *p = plan_for(s, batch);
+    if (!p)
+        return dt_fail(st, DT_ELIMIT, "batch %d not available (max %d)", batch, s->n_plans);
+    if (i < 0 || i >= p->g->n_inputs)
+        return dt_fail(st, DT_EINVAL, "no input %d", i);
+    *shape_out = p->inputs[i];
+    return DT_OK;
+}
+
+void *dt_session_input_buffer(dt_session *s, int batch, int i)
+{
+    const plan *p = plan_for(s, batch);
+    if (!p || i < 0 || i >= p->g->n_inputs)
+        return NULL;
+    return p->inputs[i].data;
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+dt_code dt_session_run(dt_session *s, int batch, const dt_tensor *inputs, dt_status *st)
+{
+    plan *p = (plan *)plan_for(s, batch);
+    if (!p)
+        return dt_fail(st, DT_ELIMIT, "batch %d not available (max %d)", batch, s->n_plans);
+    if (inputs) {
+        for (int i = 0; i < p->g->n_inputs; i++) {
+            const dt_tensor *src = &inputs[i], *dst = &p->inputs[i];
+            int same = src->dtype == dst->dtype && src->ndim == dst->ndim;
+            for (int d = 0; same && d < dst->ndim; d++)
+                same = src->dims[d] == dst->dims[d];
+            if (!same) {
+                char a[96], b[96];
+                return dt_fail(st, DT_ESHAPE, "input '%s': expected %s %s, got %s %s",
+                               p->g->values[p->g->inputs[i]].name, dt_dtype_name(dst->dtype),
+                               dt_shape_str(dst->ndim, dst->dims, a, sizeof a), dt_dtype_name(src->dtype),
+                               dt_shape_str(src->ndim, src->dims, b, sizeof b));
+            }
+            if (src->data != dst->data)
+                memcpy(dst->data, src->data, dt_tensor_nbytes(dst));
+        }
+    }
+    dt_kctx ctx = {s->pool, (char *)s->arena + p->scratch_offset, p->scratch_bytes};
+    for (int i = 0; i < p->n_nodes; i++) {
+        exec_node *e = &p->nodes[i];
+        if (e->skip)
+            continue;
+        double t0 = s->opts.profile ? now_us() : 0;
+        dt_code rc = e->fn(&p->g->nodes[i], e->in_p, e->n_in, e->out_p, e->n_out, &ctx, st);
+        if (rc != DT_OK)
+            return dt_wrap(st, "node '%s' (%s)", p->g->nodes[i].name, dt_op_name(p->g->nodes[i].op));
+        if (s->opts.profile)
+            e->usec += now_us() - t0;
+    }
+    s->last_batch = batch;
+    return DT_OK;
+}
+
+const dt_tensor *dt_session_output(const dt_session *s, int i)
+{
+    const plan *p = plan_for(s, s->last_batch ? s->last_batch : 1);
+    if (!p || i < 0 || i >= p->g->n_outputs)
+        return NULL;
+    return &p->outputs[i];
+}
+
+int dt_session_num_outputs(const dt_session *s) { return s->plans[0].g->n_outputs; }
+
+const char *dt_session_output_name(const dt_session *s, int i)
+{
+    const dt_graph *g = s->plans[0].g;
+    return (i >= 0 && i < g->n_outputs) ? g->values[g->outputs[i]].name : NULL;
+}
+
+size_t dt_session_arena_bytes(const dt_session *s) { return s->arena_bytes; }
+
+dt_code dt_session_stats(const dt_session *s, int batch, dt_plan_stats *out, dt_status *st)
+{
+    const plan *p = plan_for(s, batch);
+    if (!p)
+        return dt_fail(st, DT_ELIMIT, "batch %d not available", batch);
+    memset(out, 0, sizeof *out);
+    out->n_nodes = p->n_nodes;
+    out->params = p->params;
+    out->macs = p->macs;
+    out->arena_bytes = p->scratch_offset + p->scratch_bytes;
+    out->weight_bytes = p->weight_bytes;
+    for (int i = 0; i < p->n_nodes; i++)
+        if ((unsigned)p->g->nodes[i].op < 128)
+            out->op_counts[p->g->nodes[i].op]++;
+    return DT_OK;
+}
+
+void dt_session_profile(const dt_session *s, int batch, dt_profile_fn fn, void *arg)
+{
+    const plan *p = plan_for(s, batch);
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_nodes; i++) {
+        const dt_node *n = &p->g->nodes[i];
+        const char *op = p->nodes[i].kname ? p->nodes[i].kname : dt_op_name(n->op);
+        fn(arg, op, n->name, p->nodes[i].usec, p->nodes[i].macs);
+    }
+}
+
+void dt_session_profile_reset(dt_session *s)
+{
+    for (int b = 0; b < s->n_plans; b++)
+        for (int i = 0; i < s->plans[b].n_nodes; i++)
+            s->plans[b].nodes[i].usec = 0;
+}

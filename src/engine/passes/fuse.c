@@ -1,0 +1,475 @@
+/* fuse.c — fusions on a specialised graph.
+ *
+ * Every pattern requires the intermediate value to have exactly one consumer
+ * and not be a graph output, so the rewrite never changes what a caller can
+ * observe.  Constants created here (folded BN weights) are new blobs: the
+ * model's shared weights are never modified in place. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "engine/ops/op_util.h"
+#include "engine/passes/passes.h"
+
+typedef struct fuse_ctx {
+    dt_graph *g;
+    int *uses;     /* live consumers per value (+1 if graph output) */
+    int *consumer; /* the last consumer node seen per value */
+} fuse_ctx;
+
+static dt_code count_uses(fuse_ctx *c, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_free(c->uses);
+    dt_free(c->consumer);
+    c->uses = dt_calloc((size_t)g->n_values + 1, sizeof(int));
+    c->consumer = dt_calloc((size_t)g->n_values + 1, sizeof(int));
+    if (!c->uses || !c->consumer)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        dt_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0) {
+                c->uses[n->in[k]]++;
+                c->consumer[n->in[k]] = i;
+            }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        c->uses[g->outputs[i]] += 1000000; /* never fuse away an output */
+    return DT_OK;
+}
+
+/* The only consumer of value v, or NULL. */
+static dt_node *sole_consumer(fuse_ctx *c, int v)
+{
+    if (v < 0 || c->uses[v] != 1)
+        return NULL;
+    return &c->g->nodes[c->consumer[v]];
+}
+
+/* Replace every use of value `from` by `to` in live nodes. */
+static void replace_uses(dt_graph *g, int from, int to)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        dt_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+    }
+}
+
+/* Node n takes over the output of node m (m is removed): the fused node now
+ * writes m's output value, so names of downstream values do not change. */
+static void take_output(dt_graph *g, dt_node *n, dt_node *m)
+{
+    int old = n->out[0];
+    n->out[0] = m->out[0];
+    g->values[m->out[0]].producer = (int)(n - g->nodes);
+    m->dead = 1;
+    (void)old;
+}
+
+static int is_spatial_conv(const dt_node *n)
+{
+    return n->op == DT_OP_Conv;
+}
+
+static int layout_nhwc(const dt_node *n)
+{
+    return strcmp(dt_attr_str(n, "layout", "NCHW"), "NHWC") == 0;
+}
+
+/* auto_pad SAME/VALID → explicit pads, so Pad folding can add to them. */
+static dt_code explicit_pads(dt_graph *g, int ni, dt_status *st)
+{
+    dt_node *n = &g->nodes[ni];
+    const char *ap = dt_attr_str(n, "auto_pad", "NOTSET");
+    if (!strcmp(ap, "NOTSET"))
+        return DT_OK;
+    dt_value *x = dt_node_in(g, n, 0), *w = dt_node_in(g, n, 1);
+    if (!x || !w || x->ndim != 4 || w->ndim != 4)
+        return DT_OK;
+    int nhwc = layout_nhwc(n);
+    int64_t in_h = nhwc ? x->dims[1] : x->dims[2], in_w = nhwc ? x->dims[2] : x->dims[3];
+    int64_t k[2] = {w->dims[2], w->dims[3]};
+    int cnt;
+    const int64_t *s = dt_attr_ints(n, "strides", &cnt);
+    int64_t strides[2] = {s && cnt == 2 ? s[0] : 1, s && cnt == 2 ? s[1] : 1};
+    const int64_t *d = dt_attr_ints(n, "dilations", &cnt);
+    int64_t dil[2] = {d && cnt == 2 ? d[0] : 1, d && cnt == 2 ? d[1] : 1};
+    int64_t pads[4] = {0, 0, 0, 0};
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+        int64_t in[2] = {in_h, in_w};
+        for (int a = 0; a < 2; a++) {
+            int64_t out = (in[a] + strides[a] - 1) / strides[a];
+            int64_t need = (out - 1) * strides[a] + (k[a] - 1) * dil[a] + 1 - in[a];
+            if (need < 0)
+                need = 0;
+            int64_t small = need / 2, big = need - need / 2;
+            if (!strcmp(ap, "SAME_UPPER")) {
+                pads[a] = small;
+                pads[a + 2] = big;
+            } else {
+                pads[a] = big;
+                pads[a + 2] = small;
+            }
+        }
+    }
+    dt_code rc = dt_node_set_ints(g, ni, "pads", pads, 4, st);
+    if (rc == DT_OK)
+        rc = dt_node_set_string(g, ni, "auto_pad", "NOTSET", st);
+    return rc;
+}
+
+/* Pad (constant 0, spatial only) → Conv pads. */
+static dt_code fold_pad(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *p = &g->nodes[ni];
+    if (p->op != DT_OP_Pad || strcmp(dt_attr_str(p, "mode", "constant"), "constant"))
+        return DT_OK;
+    dt_node *conv = sole_consumer(c, p->out[0]);
+    if (!conv || !is_spatial_conv(conv) || conv->in[0] != p->out[0])
+        return DT_OK;
+    if (strcmp(dt_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET"))
+        return DT_OK;
+    dt_value *x = dt_node_in(g, p, 0);
+    if (!x || x->ndim != 4)
+        return DT_OK;
+    int64_t pads[8];
+    int np = 0;
+    if (p->opset < 11) {
+        const int64_t *a = dt_attr_ints(p, "pads", &np);
+        if (!a || np != 8)
+            return DT_OK;
+        memcpy(pads, a, sizeof pads);
+        if (dt_attr_float(p, "value", 0.f) != 0.f)
+            return DT_OK;
+    } else {
+        dt_value *pv = dt_node_in(g, p, 1);
+        if (!pv || !pv->buf || dt_shape_numel(pv->ndim, pv->dims) != 8)
+            return DT_OK;
+        if (dt_node_in(g, p, 3))
+            return DT_OK; /* axes form: keep it simple */
+        dt_tensor t = dt_value_view(pv);
+        for (int i = 0; i < 8; i++)
+            pads[i] = dt_tensor_get_i(&t, i);
+        dt_value *cv = dt_node_in(g, p, 2);
+        if (cv) {
+            if (!cv->buf)
+                return DT_OK;
+            dt_tensor ct = dt_value_view(cv);
+            if (dt_tensor_numel(&ct) > 0 && dt_tensor_get_f(&ct, 0) != 0.0)
+                return DT_OK;
+        }
+    }
+    int nhwc = layout_nhwc(conv);
+    int ha = nhwc ? 1 : 2, wa = nhwc ? 2 : 3;
+    for (int a = 0; a < 4; a++)
+        if (a != ha && a != wa && (pads[a] != 0 || pads[a + 4] != 0))
+            return DT_OK;
+    for (int a = 0; a < 8; a++)
+        if (pads[a] < 0)
+            return DT_OK;
+    int cnt;
+    const int64_t *cp = dt_attr_ints(conv, "pads", &cnt);
+    int64_t np4[4] = {0, 0, 0, 0};
+    if (cp && cnt == 4)
+        memcpy(np4, cp, sizeof np4);
+    np4[0] += pads[ha];
+    np4[1] += pads[wa];
+    np4[2] += pads[ha + 4];
+    np4[3] += pads[wa + 4];
+    int ci = (int)(conv - g->nodes);
+    dt_code rc = dt_node_set_ints(g, ci, "pads", np4, 4, st);
+    if (rc != DT_OK)
+        return rc;
+    conv = &g->nodes[ci];
+    conv->in[0] = p->in[0];
+    p = &g->nodes[ni];
+    p->dead = 1;
+    return count_uses(c, st);
+}
+
+/* BatchNormalization after Conv (NCHW or NHWC, channel = output channel):
+ * W' = W * g/sqrt(v+eps), b' = (b - m) * g/sqrt(v+eps) + beta. */
+static dt_code fold_bn(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *conv = &g->nodes[ni];
+    if (conv->op != DT_OP_Conv || dt_attr_str(conv, "activation", NULL))
+        return DT_OK;
+    dt_node *bn = sole_consumer(c, conv->out[0]);
+    if (!bn || bn->op != DT_OP_BatchNormalization || bn->in[0] != conv->out[0] || bn->n_out != 1)
+        return DT_OK;
+    if (layout_nhwc(bn) != layout_nhwc(conv))
+        return DT_OK;
+    dt_value *w = dt_node_in(g, conv, 1), *b = dt_node_in(g, conv, 2);
+    dt_value *sc = dt_node_in(g, bn, 1), *bi = dt_node_in(g, bn, 2), *me = dt_node_in(g, bn, 3),
+             *va = dt_node_in(g, bn, 4);
+    if (!w || !w->buf || w->dtype != DT_F32 || (b && (!b->buf || b->dtype != DT_F32)))
+        return DT_OK;
+    if (!sc || !bi || !me || !va || !sc->buf || !bi->buf || !me->buf || !va->buf)
+        return DT_OK;
+    if (sc->dtype != DT_F32 || bi->dtype != DT_F32 || me->dtype != DT_F32 || va->dtype != DT_F32)
+        return DT_OK;
+    int64_t cout = w->dims[0];
+    if (dt_shape_numel(sc->ndim, sc->dims) != cout || dt_shape_numel(bi->ndim, bi->dims) != cout ||
+        dt_shape_numel(me->ndim, me->dims) != cout || dt_shape_numel(va->ndim, va->dims) != cout)
+        return DT_OK;
+    float eps = dt_attr_float(bn, "epsilon", 1e-5f);
+    int64_t wn = dt_shape_numel(w->ndim, w->dims);
+    int64_t per = wn / cout;
+    dt_buf *nw = dt_buf_new((size_t)wn * sizeof(float));
+    dt_buf *nb = dt_buf_new((size_t)cout * sizeof(float));
+    if (!nw || !nb) {
+        dt_buf_unref(nw);
+        dt_buf_unref(nb);
+        return dt_fail(st, DT_ENOMEM, "out of memory fusing BatchNormalization");
+    }
+    const float *W = w->buf->data, *B = b ? b->buf->data : NULL;
+    const float *S = sc->buf->data, *Bi = bi->buf->data, *M = me->buf->data, *V = va->buf->data;
+    float *NW = nw->data, *NB = nb->data;
+    for (int64_t o = 0; o < cout; o++) {
+        float f = S[o] / sqrtf(V[o] + eps);
+        for (int64_t i = 0; i < per; i++)
+            NW[o * per + i] = W[o * per + i] * f;
+        NB[o] = ((B ? B[o] : 0.f) - M[o]) * f + Bi[o];
+    }
+    char name[64];
+    snprintf(name, sizeof name, "_dt_bnw%d", ni);
+    int wid = dt_graph_add_const_buf(g, name, DT_F32, w->ndim, w->dims, nw, st);
+    if (wid < 0) {
+        dt_buf_unref(nb);
+        return st->code;
+    }
+    snprintf(name, sizeof name, "_dt_bnb%d", ni);
+    int64_t bd[1] = {cout};
+    int bid = dt_graph_add_const_buf(g, name, DT_F32, 1, bd, nb, st);
+    if (bid < 0)
+        return st->code;
+    conv = &g->nodes[ni];
+    bn = &g->nodes[c->consumer[conv->out[0]]];
+    if (conv->n_in < 3) {
+        int *in = dt_realloc(conv->in, 3 * sizeof(int));
+        if (!in)
+            return dt_fail(st, DT_ENOMEM, "out of memory");
+        conv->in = in;
+        conv->n_in = 3;
+    }
+    conv->in[1] = wid;
+    conv->in[2] = bid;
+    take_output(g, conv, bn);
+    return count_uses(c, st);
+}
+
+/* A constant Add of a per-output-channel vector after Conv → bias. */
+static dt_code fold_bias_add(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *conv = &g->nodes[ni];
+    if (conv->op != DT_OP_Conv || dt_attr_str(conv, "activation", NULL))
+        return DT_OK;
+    dt_node *add = sole_consumer(c, conv->out[0]);
+    if (!add || add->op != DT_OP_Add || add->n_in != 2)
+        return DT_OK;
+    int other = add->in[0] == conv->out[0] ? add->in[1] : add->in[0];
+    if (other < 0 || other == conv->out[0])
+        return DT_OK;
+    dt_value *bv = &g->values[other];
+    dt_value *w = dt_node_in(g, conv, 1);
+    dt_value *y = &g->values[conv->out[0]];
+    if (!bv->buf || bv->dtype != DT_F32 || !w || y->ndim != 4)
+        return DT_OK;
+    int64_t cout = w->dims[0];
+    if (dt_shape_numel(bv->ndim, bv->dims) != cout)
+        return DT_OK;
+    /* the constant must broadcast along the channel axis only */
+    int nhwc = layout_nhwc(conv);
+    int caxis = nhwc ? 3 : 1;
+    for (int d = 0; d < bv->ndim; d++) {
+        int ax = 4 - bv->ndim + d;
+        if (bv->dims[d] != 1 && ax != caxis)
+            return DT_OK;
+    }
+    if (bv->ndim > 4)
+        return DT_OK;
+    dt_buf *nb = dt_buf_new((size_t)cout * sizeof(float));
+    if (!nb)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    dt_value *ob = dt_node_in(g, conv, 2);
+    const float *A = bv->buf->data;
+    for (int64_t o = 0; o < cout; o++)
+        ((float *)nb->data)[o] = A[o] + (ob && ob->buf ? ((const float *)ob->buf->data)[o] : 0.f);
+    if (ob && !ob->buf) {
+        dt_buf_unref(nb);
+        return DT_OK;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "_dt_bias%d", ni);
+    int64_t bd[1] = {cout};
+    int bid = dt_graph_add_const_buf(g, name, DT_F32, 1, bd, nb, st);
+    if (bid < 0)
+        return st->code;
+    conv = &g->nodes[ni];
+    add = &g->nodes[c->consumer[conv->out[0]]];
+    if (conv->n_in < 3) {
+        int *in = dt_realloc(conv->in, 3 * sizeof(int));
+        if (!in)
+            return dt_fail(st, DT_ENOMEM, "out of memory");
+        conv->in = in;
+        conv->n_in = 3;
+    }
+    conv->in[2] = bid;
+    take_output(g, conv, add);
+    return count_uses(c, st);
+}
+
+/* Read a scalar constant input, or return 0. */
+static int const_scalar(dt_graph *g, const dt_node *n, int i, float *out)
+{
+    dt_value *v = dt_node_in(g, n, i);
+    if (!v || !v->buf || dt_shape_numel(v->ndim, v->dims) != 1)
+        return 0;
+    dt_tensor t = dt_value_view(v);
+    *out = (float)dt_tensor_get_f(&t, 0);
+    return 1;
+}
+
+/* Activation after Conv/Gemm → fused attrs. */
+static dt_code fold_act(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *n = &g->nodes[ni];
+    if (n->op != DT_OP_Conv && n->op != DT_OP_Gemm)
+        return DT_OK;
+    if (dt_attr_str(n, "activation", NULL))
+        return DT_OK;
+    int y = n->out[0];
+    dt_act kind = DT_ACT_NONE;
+    float alpha = 0.f, beta = 0.f;
+    dt_node *m = NULL;
+    if (c->uses[y] == 2) {
+        /* SiLU: Mul(y, Sigmoid(y)) */
+        dt_node *sig = NULL, *mul = NULL;
+        for (int i = 0; i < g->n_nodes; i++) {
+            dt_node *k = &g->nodes[i];
+            if (k->dead)
+                continue;
+            for (int j = 0; j < k->n_in; j++)
+                if (k->in[j] == y) {
+                    if (k->op == DT_OP_Sigmoid)
+                        sig = k;
+                    else if (k->op == DT_OP_Mul)
+                        mul = k;
+                }
+        }
+        if (!sig || !mul || mul->n_in != 2 || c->uses[sig->out[0]] != 1)
+            return DT_OK;
+        if (!((mul->in[0] == y && mul->in[1] == sig->out[0]) || (mul->in[1] == y && mul->in[0] == sig->out[0])))
+            return DT_OK;
+        sig->dead = 1;
+        kind = DT_ACT_SILU;
+        m = mul;
+    } else {
+        m = sole_consumer(c, y);
+        if (!m || m->in[0] != y)
+            return DT_OK;
+        switch (m->op) {
+        case DT_OP_Relu: kind = DT_ACT_RELU; break;
+        case DT_OP_Sigmoid: kind = DT_ACT_SIGMOID; break;
+        case DT_OP_Tanh: kind = DT_ACT_TANH; break;
+        case DT_OP_HardSwish: kind = DT_ACT_HARDSWISH; break;
+        case DT_OP_Mish: kind = DT_ACT_MISH; break;
+        case DT_OP_LeakyRelu:
+            kind = DT_ACT_LEAKYRELU;
+            alpha = dt_attr_float(m, "alpha", 0.01f);
+            break;
+        case DT_OP_HardSigmoid:
+            kind = DT_ACT_HARDSIGMOID;
+            alpha = dt_attr_float(m, "alpha", 0.2f);
+            beta = dt_attr_float(m, "beta", 0.5f);
+            break;
+        case DT_OP_Clip:
+            kind = DT_ACT_CLIP;
+            if (m->opset < 11) {
+                alpha = dt_attr_float(m, "min", -INFINITY);
+                beta = dt_attr_float(m, "max", INFINITY);
+            } else {
+                alpha = -INFINITY;
+                beta = INFINITY;
+                if (dt_node_in(g, m, 1) && !const_scalar(g, m, 1, &alpha))
+                    return DT_OK;
+                if (dt_node_in(g, m, 2) && !const_scalar(g, m, 2, &beta))
+                    return DT_OK;
+                /* attr form may also appear on TF.js-translated nodes */
+                if (!dt_node_in(g, m, 1))
+                    alpha = dt_attr_float(m, "min", alpha);
+                if (!dt_node_in(g, m, 2))
+                    beta = dt_attr_float(m, "max", beta);
+            }
+            break;
+        default: return DT_OK;
+        }
+    }
+    dt_code rc = dt_node_set_string(g, ni, "activation", dt_act_name(kind), st);
+    if (rc == DT_OK)
+        rc = dt_node_set_float(g, ni, "act_alpha", alpha, st);
+    if (rc == DT_OK)
+        rc = dt_node_set_float(g, ni, "act_beta", beta, st);
+    if (rc != DT_OK)
+        return rc;
+    take_output(g, &g->nodes[ni], m);
+    return count_uses(c, st);
+}
+
+/* Identity / Dropout: consumers read the input directly. */
+static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *n = &g->nodes[ni];
+    if (n->op != DT_OP_Identity && n->op != DT_OP_Dropout)
+        return DT_OK;
+    if (n->n_out > 1 && c->uses[n->out[1]] > 0)
+        return DT_OK;
+    int y = n->out[0], x = n->in[0];
+    if (x < 0 || g->values[y].is_output)
+        return DT_OK;
+    replace_uses(g, y, x);
+    n->dead = 1;
+    return count_uses(c, st);
+}
+
+dt_code dt_pass_fuse(dt_graph *g, dt_status *st)
+{
+    fuse_ctx c = {g, NULL, NULL};
+    dt_code rc = count_uses(&c, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            rc = drop_identity(&c, i, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == DT_OP_Conv)
+            rc = explicit_pads(g, i, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            rc = fold_pad(&c, i, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            rc = fold_bn(&c, i, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            rc = fold_bias_add(&c, i, st);
+    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            rc = fold_act(&c, i, st);
+    dt_free(c.uses);
+    dt_free(c.consumer);
+    if (rc != DT_OK)
+        return rc;
+    return dt_pass_dce(g, st);
+}

@@ -1,0 +1,45 @@
+/* passes.h — graph transformations run once at session creation.
+ *
+ * Order: specialize (concrete input shapes → shape inference + constant
+ * folding) → dce → fuse → plan.  Every pass keeps the graph valid and
+ * topologically ordered, and leaves graph outputs' names untouched.
+ */
+#ifndef DT_PASSES_H
+#define DT_PASSES_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+#include "engine/graph.h"
+
+/* Give every graph input the concrete shape in `shapes` (by position; NULL
+ * entries keep the declared shape, which must then be fully known), run
+ * shape inference over all nodes, and fold every node whose inputs are all
+ * constant (and Shape/Size of known shapes) into constants.  Fails naming
+ * the node on an unsupported op or a shape error. */
+dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, dt_status *st);
+
+/* Remove nodes whose outputs nothing live uses, then compact. */
+dt_code dt_pass_dce(dt_graph *g, dt_status *st);
+
+/* Fusions on a specialised graph: drop Identity/Dropout, make auto_pad
+ * explicit, fold Pad into Conv, BatchNormalization into Conv, a per-channel
+ * constant Add into the Conv bias, and activations (Relu, Clip, LeakyRelu,
+ * Sigmoid, HardSigmoid, HardSwish, Tanh, x*sigmoid(x) = SiLU) into
+ * Conv/Gemm.  Ends with dce. */
+dt_code dt_pass_fuse(dt_graph *g, dt_status *st);
+
+/* Memory plan: give every non-constant value an arena offset (64-byte
+ * aligned, values with disjoint lifetimes share memory; pure view ops
+ * (Reshape, Flatten, Squeeze, Unsqueeze, Identity) alias their input).
+ * *arena_bytes = activations; *scratch_offset = start of the scratch region
+ * (max node->scratch_bytes), placed after the activations.  The total arena
+ * is *scratch_offset + max scratch. */
+dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, size_t *scratch_bytes,
+                     dt_status *st);
+
+/* True if the node's output is a pure view of its first input (no kernel run
+ * once aliased). */
+int dt_op_is_view(dt_op op);
+
+#endif
