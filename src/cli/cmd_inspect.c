@@ -10,7 +10,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: detectd inspect --model PATH [--batch N] [--json]\n"
+    fprintf(f, "usage: detectd inspect --model PATH [--batch N] [--json] [--verbose]\n"
                "Prints the model's inputs and outputs (-1 = symbolic dim), op counts before and after\n"
                "optimisation, parameter count, MACs per image and the planned arena size.\n");
 }
@@ -29,7 +29,7 @@ static void print_io(const char *kind, dt_io_info io, int json, int last)
 int dt_cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
-    int json = 0, batch = 1;
+    int json = 0, batch = 1, verbose = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -38,6 +38,8 @@ int dt_cmd_inspect(int argc, char **argv)
             path = argv[++i];
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             batch = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
+            verbose = 1;
         } else if (!strcmp(argv[i], "--json")) {
             json = 1;
         } else if (!path && argv[i][0] != '-') {
@@ -122,6 +124,8 @@ int dt_cmd_inspect(int argc, char **argv)
         } else {
             printf("plan    not available: %s\n", st.msg);
         }
+        if (have_plan && verbose)
+            dt_session_dump(s, 1, stdout);
     }
     int rc = have_plan ? 0 : 1;
     dt_session_free(s);

@@ -506,3 +506,31 @@ void dt_session_profile_reset(dt_session *s)
         for (int i = 0; i < s->plans[b].n_nodes; i++)
             s->plans[b].nodes[i].usec = 0;
 }
+
+void dt_session_dump(const dt_session *s, int batch, FILE *f)
+{
+    const plan *p = plan_for(s, batch);
+    if (!p)
+        return;
+    const dt_graph *g = p->g;
+    for (int i = 0; i < p->n_nodes; i++) {
+        const dt_node *n = &g->nodes[i];
+        const exec_node *e = &p->nodes[i];
+        fprintf(f, "%4d %-18s %-22s %-40s", i, dt_op_name(n->op), e->kname ? e->kname : (e->skip ? "(view)" : "ref"),
+                n->name);
+        for (int k = 0; k < n->n_out; k++) {
+            const dt_value *v = &g->values[n->out[k]];
+            char sh[96];
+            dt_shape_str(v->ndim, v->dims, sh, sizeof sh);
+            fprintf(f, " %s%s@%lld", sh, dt_dtype_name(v->dtype), (long long)v->offset);
+        }
+        const char *act = dt_attr_str(n, "activation", NULL);
+        if (act)
+            fprintf(f, " +%s", act);
+        if (n->scratch_bytes)
+            fprintf(f, " scratch=%zu", n->scratch_bytes);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "arena: activations %zu bytes, scratch %zu bytes at %zu\n", p->arena_bytes, p->scratch_bytes,
+            p->scratch_offset);
+}

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/status.h"
 #include "engine/tensor.h"
@@ -102,5 +103,9 @@ dt_code dt_session_stats(const dt_session *s, int batch, dt_plan_stats *out, dt_
 typedef void (*dt_profile_fn)(void *arg, const char *op, const char *node, double usec, int64_t macs);
 void dt_session_profile(const dt_session *s, int batch, dt_profile_fn fn, void *arg);
 void dt_session_profile_reset(dt_session *s);
+
+/* Human-readable plan for a batch size: one line per node (op, kernel,
+ * name, output shapes, arena offsets).  For `inspect --verbose`. */
+void dt_session_dump(const dt_session *s, int batch, FILE *f);
 
 #endif

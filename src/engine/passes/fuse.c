@@ -341,6 +341,209 @@ static int const_scalar(dt_graph *g, const dt_node *n, int i, float *out)
     return 1;
 }
 
+
+static int perm_is(const dt_node *t, const int64_t *want)
+{
+    int cnt;
+    const int64_t *p = dt_attr_ints(t, "perm", &cnt);
+    if (!p || cnt != 4)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (p[i] != want[i])
+            return 0;
+    return 1;
+}
+
+/* Transpose(NCHW→NHWC) → Conv/Pool(NHWC) → Transpose(NHWC→NCHW), as
+ * onnx-tf exports every layer, is the same op in NCHW on the original
+ * tensor.  Removing both transposes lets Pad folding and activation fusion
+ * see through, and saves two full copies per layer. */
+static dt_code fold_transpose_sandwich(fuse_ctx *c, int ni, dt_status *st)
+{
+    static const int64_t to_nhwc[4] = {0, 2, 3, 1}, to_nchw[4] = {0, 3, 1, 2};
+    dt_graph *g = c->g;
+    dt_node *n = &g->nodes[ni];
+    if (n->op != DT_OP_Conv && n->op != DT_OP_MaxPool && n->op != DT_OP_AveragePool)
+        return DT_OK;
+    if (!layout_nhwc(n) || n->in[0] < 0 || n->n_out != 1)
+        return DT_OK;
+    int tp = g->values[n->in[0]].producer;
+    if (tp < 0 || c->uses[n->in[0]] != 1)
+        return DT_OK;
+    dt_node *t1 = &g->nodes[tp];
+    if (t1->op != DT_OP_Transpose || !perm_is(t1, to_nhwc))
+        return DT_OK;
+    dt_node *t2 = sole_consumer(c, n->out[0]);
+    if (!t2 || t2->op != DT_OP_Transpose || !perm_is(t2, to_nchw))
+        return DT_OK;
+    dt_code rc = dt_node_set_string(g, ni, "layout", "NCHW", st);
+    if (rc != DT_OK)
+        return rc;
+    n = &g->nodes[ni];
+    t1 = &g->nodes[tp];
+    t2 = &g->nodes[c->consumer[n->out[0]]];
+    n->in[0] = t1->in[0];
+    t1->dead = 1;
+    /* the fused node now produces t2's (NCHW) output */
+    take_output(g, n, t2);
+    return count_uses(c, st);
+}
+
+static int near(float a, float b) { return fabsf(a - b) <= 1e-5f * (1.f + fabsf(b)); }
+
+/* Scalar constant operand of a binary node whose other operand is v;
+ * returns 1 and the constant, or 0. */
+static int binary_with_const(dt_graph *g, const dt_node *n, int v, float *k)
+{
+    if (n->n_in != 2)
+        return 0;
+    int other = n->in[0] == v ? 1 : (n->in[1] == v ? 0 : -1);
+    if (other < 0)
+        return 0;
+    return const_scalar(g, n, other, k);
+}
+
+static int clip_bounds(dt_graph *g, const dt_node *m, float *lo, float *hi)
+{
+    if (m->op == DT_OP_Relu) {
+        *lo = 0.f;
+        *hi = INFINITY;
+        return 1;
+    }
+    if (m->op != DT_OP_Clip)
+        return 0;
+    *lo = dt_attr_float(m, "min", -INFINITY);
+    *hi = dt_attr_float(m, "max", INFINITY);
+    if (dt_node_in(g, m, 1) && !const_scalar(g, m, 1, lo))
+        return 0;
+    if (dt_node_in(g, m, 2) && !const_scalar(g, m, 2, hi))
+        return 0;
+    return 1;
+}
+
+/* relu6(y + 3) / 6 in its exported spellings: y → Add(3) → Clip(0,6) →
+ * Mul(1/6) | Div(6).  Returns the last node of the chain or NULL. */
+static dt_node *match_hsig_chain(fuse_ctx *c, int y)
+{
+    dt_graph *g = c->g;
+    float k, lo, hi;
+    dt_node *add = sole_consumer(c, y);
+    if (!add || add->op != DT_OP_Add || !binary_with_const(g, add, y, &k) || !near(k, 3.f))
+        return NULL;
+    dt_node *clip = sole_consumer(c, add->out[0]);
+    if (!clip || clip->in[0] != add->out[0] || !clip_bounds(g, clip, &lo, &hi) || !near(lo, 0.f) || !near(hi, 6.f))
+        return NULL;
+    dt_node *sc = sole_consumer(c, clip->out[0]);
+    if (!sc)
+        return NULL;
+    if (sc->op == DT_OP_Mul && binary_with_const(g, sc, clip->out[0], &k) && near(k, 1.f / 6.f))
+        return sc;
+    if (sc->op == DT_OP_Div && sc->in[0] == clip->out[0] && const_scalar(g, sc, 1, &k) && near(k, 6.f))
+        return sc;
+    return NULL;
+}
+
+/* HardSigmoid / HardSwish spelled out with Add, Clip, Mul, Div after a Conv:
+ *   hsig:  y → Add(3) → Clip(0,6) → Mul(1/6)
+ *   hswish A (TF):  Mul(Mul(y, 1/6), Clip(Add(y, 3), 0, 6))
+ *   hswish B (torch): Div(Mul(y, Clip(Add(y, 3), 0, 6)), 6) or Mul(y, hsig(y)) */
+static dt_code fold_hard_act(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *n = &g->nodes[ni];
+    if ((n->op != DT_OP_Conv && n->op != DT_OP_Gemm) || dt_attr_str(n, "activation", NULL))
+        return DT_OK;
+    int y = n->out[0];
+    dt_node *last = NULL;
+    dt_act kind = DT_ACT_NONE;
+    dt_node *dead[4] = {0};
+    int nd = 0;
+    float k;
+    if (c->uses[y] == 1) {
+        last = match_hsig_chain(c, y);
+        if (!last)
+            return DT_OK;
+        kind = DT_ACT_HARDSIGMOID;
+        dt_node *add = sole_consumer(c, y);
+        dead[nd++] = add;
+        dead[nd++] = sole_consumer(c, add->out[0]);
+    } else if (c->uses[y] == 2) {
+        dt_node *users[2];
+        int nu = 0;
+        for (int i = 0; i < g->n_nodes && nu < 2; i++) {
+            dt_node *u = &g->nodes[i];
+            if (u->dead)
+                continue;
+            for (int j = 0; j < u->n_in; j++)
+                if (u->in[j] == y) {
+                    users[nu++] = u;
+                    break;
+                }
+        }
+        if (nu != 2)
+            return DT_OK;
+        dt_node *add = users[0]->op == DT_OP_Add ? users[0] : users[1];
+        dt_node *other = add == users[0] ? users[1] : users[0];
+        if (add->op != DT_OP_Add || !binary_with_const(g, add, y, &k) || !near(k, 3.f))
+            return DT_OK;
+        dt_node *clip = sole_consumer(c, add->out[0]);
+        float lo, hi;
+        if (!clip || clip->in[0] != add->out[0] || !clip_bounds(g, clip, &lo, &hi) || !near(lo, 0.f) ||
+            !near(hi, 6.f))
+            return DT_OK;
+        int r = clip->out[0];
+        if (other->op == DT_OP_Mul && binary_with_const(g, other, y, &k) && near(k, 1.f / 6.f)) {
+            /* A: Mul(Mul(y,1/6), relu6) */
+            dt_node *fin = sole_consumer(c, other->out[0]);
+            if (!fin || fin->op != DT_OP_Mul || sole_consumer(c, r) != fin || fin->n_in != 2)
+                return DT_OK;
+            if (!((fin->in[0] == other->out[0] && fin->in[1] == r) || (fin->in[1] == other->out[0] && fin->in[0] == r)))
+                return DT_OK;
+            dead[nd++] = add;
+            dead[nd++] = clip;
+            dead[nd++] = other;
+            last = fin;
+        } else if (other->op == DT_OP_Mul && other->n_in == 2 &&
+                   ((other->in[0] == y && other->in[1] == r) || (other->in[1] == y && other->in[0] == r)) &&
+                   sole_consumer(c, r) == other) {
+            /* B: Div(Mul(y, relu6), 6) or Mul(Mul(y, relu6), 1/6) */
+            dt_node *fin = sole_consumer(c, other->out[0]);
+            if (!fin)
+                return DT_OK;
+            int ok = (fin->op == DT_OP_Div && fin->in[0] == other->out[0] && const_scalar(g, fin, 1, &k) &&
+                      near(k, 6.f)) ||
+                     (fin->op == DT_OP_Mul && binary_with_const(g, fin, other->out[0], &k) && near(k, 1.f / 6.f));
+            if (!ok)
+                return DT_OK;
+            dead[nd++] = add;
+            dead[nd++] = clip;
+            dead[nd++] = other;
+            last = fin;
+        } else {
+            return DT_OK;
+        }
+        kind = DT_ACT_HARDSWISH;
+    } else {
+        return DT_OK;
+    }
+    float alpha = kind == DT_ACT_HARDSIGMOID ? 1.f / 6.f : 0.f, beta = kind == DT_ACT_HARDSIGMOID ? 0.5f : 0.f;
+    int li = (int)(last - g->nodes);
+    int didx[4];
+    for (int i = 0; i < nd; i++)
+        didx[i] = (int)(dead[i] - g->nodes);
+    dt_code rc = dt_node_set_string(g, ni, "activation", dt_act_name(kind), st);
+    if (rc == DT_OK)
+        rc = dt_node_set_float(g, ni, "act_alpha", alpha, st);
+    if (rc == DT_OK)
+        rc = dt_node_set_float(g, ni, "act_beta", beta, st);
+    if (rc != DT_OK)
+        return rc;
+    for (int i = 0; i < nd; i++)
+        g->nodes[didx[i]].dead = 1;
+    take_output(g, &g->nodes[ni], &g->nodes[li]);
+    return count_uses(c, st);
+}
+
 /* Activation after Conv/Gemm → fused attrs. */
 static dt_code fold_act(fuse_ctx *c, int ni, dt_status *st)
 {
@@ -445,28 +648,25 @@ static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
     return count_uses(c, st);
 }
 
+static dt_code explicit_pads_p(fuse_ctx *c, int ni, dt_status *st)
+{
+    return c->g->nodes[ni].op == DT_OP_Conv ? explicit_pads(c->g, ni, st) : DT_OK;
+}
+
 dt_code dt_pass_fuse(dt_graph *g, dt_status *st)
 {
+    /* Order matters: bias and BN first (they sit between a conv and its
+     * transposes), then transposes, then Pad (now adjacent to the conv),
+     * then activations. */
+    typedef dt_code (*pass_fn)(fuse_ctx *, int, dt_status *);
+    static const pass_fn passes[] = {drop_identity, explicit_pads_p, fold_bn, fold_bias_add,
+                                     fold_transpose_sandwich, fold_pad, fold_hard_act, fold_act};
     fuse_ctx c = {g, NULL, NULL};
     dt_code rc = count_uses(&c, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead)
-            rc = drop_identity(&c, i, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead && g->nodes[i].op == DT_OP_Conv)
-            rc = explicit_pads(g, i, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead)
-            rc = fold_pad(&c, i, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead)
-            rc = fold_bn(&c, i, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead)
-            rc = fold_bias_add(&c, i, st);
-    for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-        if (!g->nodes[i].dead)
-            rc = fold_act(&c, i, st);
+    for (size_t p = 0; rc == DT_OK && p < sizeof passes / sizeof passes[0]; p++)
+        for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+            if (!g->nodes[i].dead)
+                rc = passes[p](&c, i, st);
     dt_free(c.uses);
     dt_free(c.consumer);
     if (rc != DT_OK)
