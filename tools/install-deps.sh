@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev valgrind
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx python3-numpy
   libjansson-dev libmicrohttpd-dev libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev
-  libwebp-dev libfreetype-dev fonts-dejavu-core darknet nodejs npm curl"
+  libwebp-dev libfreetype-dev fonts-dejavu-core darknet nodejs npm curl
+  chromium python3-pil"
 missing=""
 for p in $PKGS; do
   # nodejs/npm may come from elsewhere (nodesource): accept a working binary.

@@ -185,7 +185,7 @@ dt_code dt_npy_write(const char *path, const dt_tensor *t, dt_status *st)
     const char *descr = dtype_descr(t->dtype);
     if (!descr)
         return dt_fail(st, DT_EUNSUPPORTED, "cannot write dtype %s to .npy", dt_dtype_name(t->dtype));
-    char shape[256];
+    char shape[256] = "";
     size_t o = 0;
     for (int i = 0; i < t->ndim; i++)
         o += (size_t)snprintf(shape + o, sizeof shape - o, "%lld,%s", (long long)t->dims[i],

@@ -1,11 +1,72 @@
+/* cmd_serve.c — `detectd serve`: configuration from the environment and
+ * flags, then the server until SIGINT/SIGTERM (graceful: stop accepting,
+ * finish in-flight requests, exit 0) or a failed model load (exit 1). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
+#include "server/server.h"
+
+extern char **environ;
 
 int dt_cmd_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "detectd serve: not built yet\n");
-    return 1;
+    dt_server_config cfg;
+    dt_status st;
+    dt_status_clear(&st);
+    dt_server_config_defaults(&cfg);
+    int help = 0;
+    if (dt_server_config_env(&cfg, environ, &st) != DT_OK || dt_server_config_args(&cfg, argc, argv, &help, &st) != DT_OK ||
+        (!help && dt_server_config_check(&cfg, &st) != DT_OK)) {
+        fprintf(stderr, "detectd serve: %s\n", st.msg);
+        return 2;
+    }
+    if (help) {
+        dt_server_config_usage(stdout);
+        return 0;
+    }
+
+    /* Block the stop signals in every thread (the ones started below
+     * inherit the mask) and take them synchronously here: no handler, no
+     * async-signal-safety concerns. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    dt_server_backend be;
+    if (dt_server_backend_detector(&cfg, &be, &st) != DT_OK) {
+        fprintf(stderr, "detectd serve: %s\n", st.msg);
+        return 1;
+    }
+    dt_server *srv = NULL;
+    if (dt_server_start(&cfg, be, &srv, &st) != DT_OK) {
+        dt_server_log("error", "%s", st.msg);
+        return 1;
+    }
+    int rc = 0;
+    for (;;) {
+        struct timespec tick = {0, 200 * 1000000L};
+        int sig = sigtimedwait(&stop, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            dt_server_log("info", "%s received", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            break;
+        }
+        if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            dt_server_log("error", "sigtimedwait: %s", strerror(errno));
+            rc = 1;
+            break;
+        }
+        if (dt_server_state_get(srv, &st) == DT_SERVER_FAILED) {
+            rc = 1;
+            break;
+        }
+    }
+    dt_server_free(srv);
+    return rc;
 }

@@ -108,4 +108,13 @@ dt_code dt_detect_ctx_run(dt_detect_ctx *c, int batch, dt_status *st);
 dt_code dt_detect_ctx_decode(dt_detect_ctx *c, int i, const dt_prep_info *info, const dt_detect_params *p,
                              dt_detect_result *out, dt_status *st);
 
+/* ---- additions (vision engineer): introspection ---------------------------- */
+
+const char *dt_detector_preset(const dt_detector *d);        /* preset name ("" if none) */
+const char *dt_detector_graph_path(const dt_detector *d);    /* the loaded graph file */
+float dt_detector_default_nms_iou(const dt_detector *d);     /* the manifest's NMS IoU */
+int dt_detector_default_max_detections(const dt_detector *d);
+/* Largest batch this context's session can run (<= the detector's max_batch). */
+int dt_detect_ctx_max_batch(const dt_detect_ctx *c);
+
 #endif

@@ -1,12 +1,25 @@
+/* select.c — picks a fast CPU kernel per node (cpu.h). */
 #include "engine/cpu/cpu.h"
 
 #include <pthread.h>
 
+#include "engine/cpu/conv.h"
+#include "engine/cpu/misc_fast.h"
+
 const dt_cpu_kernel *dt_cpu_select(const dt_graph *g, const dt_node *n)
 {
-    (void)g;
-    (void)n;
-    return NULL;
+    if (!g || !n)
+        return NULL;
+    switch (n->op) {
+    case DT_OP_Conv:
+        return dt_cpu_conv_select(g, n);
+    case DT_OP_MaxPool:
+        return dt_cpu_maxpool_select(g, n);
+    case DT_OP_Resize:
+        return dt_cpu_resize_select(g, n);
+    default:
+        return NULL;
+    }
 }
 
 static dt_cpu_features g_feat;
@@ -20,6 +33,7 @@ static void detect(void)
     g_feat.avx512f = __builtin_cpu_supports("avx512f");
     g_feat.avx512bw = __builtin_cpu_supports("avx512bw");
     g_feat.avx512vl = __builtin_cpu_supports("avx512vl");
+    g_feat.avx512bf16 = __builtin_cpu_supports("avx512bf16");
     g_feat.avx512vnni = __builtin_cpu_supports("avx512vnni");
 }
 

@@ -1,0 +1,66 @@
+/* conv_impl.h — internals of the CPU fast convolution (conv.c and the
+ * per-ISA conv_generic.c / conv_avx2.c / conv_avx512.c).  Not a public API.
+ *
+ * Kinds:
+ *   NCHW gemm : out[Mg, OH*OW] = W[Mg, K] x X'[K, OH*OW] per group, K =
+ *               Cg*KH*KW in OIHW order.  X' is X itself for 1x1/s1/p0,
+ *               otherwise an im2col panel packed per column block.
+ *               Weights packed in MR-row panels [K][MR].
+ *   NHWC gemm : out[OH*OW, Mg] = X'[OH*OW, K] x W^T[K, Mg], K = (ky,kx,ci):
+ *               implicit im2col, each micro-kernel row reads Cg contiguous
+ *               channels of one input pixel per tap (a zero row for padding).
+ *               Weights packed in NR-column strips [K][NR].
+ *   depthwise : direct KHxKW kernel, group == C == M.
+ */
+#ifndef DT_CPU_CONV_IMPL_H
+#define DT_CPU_CONV_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/cpu/pool.h"
+#include "engine/ops/op_util.h"
+
+enum { DT_CONV_NCHW_GEMM = 1, DT_CONV_NHWC_GEMM, DT_CONV_DW };
+enum { DT_ISA_GENERIC = 0, DT_ISA_AVX2, DT_ISA_AVX512 };
+
+/* im2col panels are built per thread slot; at most this many slots. */
+#define DT_CONV_SLOTS 8
+/* Target bytes of one im2col panel (stays in L2 with the weights). */
+#define DT_CONV_PANEL_BYTES (128 * 1024)
+
+typedef struct dt_conv {
+    int kind, isa, nhwc;
+    int64_t N, C, H, W;      /* input (logical NCHW sizes whatever the layout) */
+    int64_t M, OH, OW;       /* output channels and spatial size */
+    int KH, KW, SH, SW, DH, DW, PT, PL;
+    int group;
+    int64_t Cg, Mg, K;       /* per-group input / output channels, GEMM depth */
+    int direct;              /* NCHW gemm: 1x1/s1/p0, X is read in place */
+    dt_act_params act;
+    /* blocking the weights were packed for */
+    int mr, nr;              /* NCHW: rows per A panel; NHWC: floats per B strip */
+    int64_t panel_cols;      /* NCHW im2col: columns per panel (multiple of nr lanes) */
+    float *wp;               /* packed weights (64-byte aligned) */
+    float *bias;             /* M floats (zeros when absent), padded for vector loads */
+    float *zero;             /* NHWC: Cg zero floats for padding taps */
+    int64_t dw_hq, dw_wq;    /* NCHW depthwise: rows and columns of each padded phase plane */
+    size_t dw_slot;          /* NCHW depthwise: bytes of one slot (SW phase planes) */
+    size_t scratch;          /* bytes of scratch run() needs */
+} dt_conv;
+
+/* Blocking of each ISA's micro-kernels: NCHW rows per weight panel, NCHW
+ * columns per strip, NHWC columns (output channels) per weight strip. */
+void dt_conv_blocking_generic(int *mr, int *nr_nchw, int *nr_nhwc);
+void dt_conv_blocking_avx2(int *mr, int *nr_nchw, int *nr_nhwc);
+void dt_conv_blocking_avx512(int *mr, int *nr_nchw, int *nr_nhwc);
+
+/* Run one conv (all batch items).  x/y are the node's input/output data. */
+void dt_conv_run_generic(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                         dt_pool *pool);
+void dt_conv_run_avx2(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                      dt_pool *pool);
+void dt_conv_run_avx512(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                        dt_pool *pool);
+
+#endif

@@ -1,0 +1,734 @@
+/* conv_kern.h — the convolution kernels, written once over a small vector
+ * abstraction and instantiated by conv_generic.c (1 lane), conv_avx2.c
+ * (8 lanes) and conv_avx512.c (16 lanes).  Include it after defining:
+ *
+ *   VL                 lanes per vector
+ *   vf, vmk            vector and lane-mask types
+ *   PA_MR, PA_NV       NCHW micro-kernel: rows (output channels) x vectors (pixels)
+ *   RA_MR, RA_NV       NHWC micro-kernel: rows (pixels) x vectors (output channels)
+ *   PA_LIST(X, T)      X(mr, nv, T) for every 1 <= mr <= PA_MR, 1 <= nv <= PA_NV
+ *   RA_LIST(X, T)      the same for RA_MR x RA_NV
+ *   ISA_FN(name)       name##_<isa>
+ *   vzero() vset1(f) vload(p) vloadm(p, m) vstore(p, v) vstorem(p, m, v)
+ *   vbcast(p) vadd vsub vmul vmin vmax vfma(a, b, c) = a*b+c, vfnma(a, b, c) = c-a*b
+ *   vround(v) (to nearest)  vscale2(v, n) (v * 2^n, n integral in a float vector)
+ *   vrcp(v) (1/v to ~1e-7)  vselneg(x, a, b) (lanes with x < 0 take b, else a)  vnegabs(v) (-|v|)
+ *   vmask_n(n) (lanes [0,n))  vmask_range(lo, hi) (lanes [lo,hi); lo/hi clamped by caller to [0,VL])
+ *   vload_s2m(p, lo, hi)  p[2j] for lanes j in [lo, hi), 0 elsewhere; reads only those
+ *   copy_s2(dst, src, n)  dst[j] = src[2j], j < n
+ */
+#ifndef DT_CONV_KERN_H
+#define DT_CONV_KERN_H
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "engine/cpu/conv_impl.h"
+
+#define AI static inline __attribute__((always_inline))
+
+/* ---- activation ---------------------------------------------------------- */
+
+/* exp with Cephes' polynomial; inputs clamped so that 2^n stays normal. */
+AI vf vexp(vf x)
+{
+    x = vmin(vmax(x, vset1(-87.3f)), vset1(88.3f));
+    vf n = vround(vmul(x, vset1(1.44269504088896341f)));
+    vf r = vfnma(n, vset1(0.693359375f), x);
+    r = vfnma(n, vset1(-2.12194440e-4f), r);
+    vf p = vset1(1.9875691500e-4f);
+    p = vfma(p, r, vset1(1.3981999507e-3f));
+    p = vfma(p, r, vset1(8.3334519073e-3f));
+    p = vfma(p, r, vset1(4.1665795894e-2f));
+    p = vfma(p, r, vset1(1.6666665459e-1f));
+    p = vfma(p, r, vset1(5.0000001201e-1f));
+    p = vfma(p, vmul(r, r), vadd(r, vset1(1.f)));
+    return vscale2(p, n);
+}
+
+/* sigmoid(x) from e = exp(-|x|) in (0, 1]: f = e / (1 + e) is sigmoid(-|x|),
+ * so sigmoid(x) = x < 0 ? f : 1 - f.  exp by 2^n * (1 + t p(t)), t in
+ * [-ln2/2, ln2/2], p a degree-4 fit (relative error 1.7e-7); -|x| is
+ * clamped so that 2^n stays a normal float on every ISA. */
+AI vf vsigmoid(vf x)
+{
+    vf z = vmax(vnegabs(x), vset1(-87.0f));
+    vf n = vround(vmul(z, vset1(1.44269504088896341f)));
+    vf t = vfnma(n, vset1(0.693359375f), z);
+    t = vfnma(n, vset1(-2.12194440e-4f), t);
+    vf p = vset1(0x1.0fa82ep-7f);
+    p = vfma(p, t, vset1(0x1.573a56p-5f));
+    p = vfma(p, t, vset1(0x1.555a6ap-3f));
+    p = vfma(p, t, vset1(0x1.fffdc6p-2f));
+    p = vfma(p, t, vset1(0x1.fffff6p-1f));
+    vf e = vscale2(vfma(t, p, vset1(1.f)), n);
+    vf f = vmul(e, vrcp(vadd(e, vset1(1.f))));
+    return vselneg(x, vsub(vset1(1.f), f), f);
+}
+
+AI vf vact(vf x, const dt_act_params *p)
+{
+    switch (p->kind) {
+    case DT_ACT_NONE:
+        return x;
+    case DT_ACT_RELU:
+        return vmax(x, vzero());
+    case DT_ACT_CLIP:
+        return vmin(vmax(x, vset1(p->alpha)), vset1(p->beta));
+    case DT_ACT_LEAKYRELU:
+        return vselneg(x, x, vmul(x, vset1(p->alpha)));
+    case DT_ACT_SIGMOID:
+        return vsigmoid(x);
+    case DT_ACT_HARDSIGMOID:
+        return vmin(vmax(vfma(x, vset1(p->alpha), vset1(p->beta)), vzero()), vset1(1.f));
+    case DT_ACT_HARDSWISH:
+        return vmul(x, vmin(vmax(vfma(x, vset1(1.f / 6.f), vset1(0.5f)), vzero()), vset1(1.f)));
+    case DT_ACT_SILU:
+        return vmul(x, vsigmoid(x));
+    case DT_ACT_TANH: { /* 2*sigmoid(2x) - 1 */
+        vf s2 = vsigmoid(vadd(x, x));
+        return vsub(vadd(s2, s2), vset1(1.f));
+    }
+    case DT_ACT_MISH: { /* x * tanh(log(1+e^x)) = x * n / (n + 2), n = e^x (e^x + 2) */
+        vf e = vexp(vmin(x, vset1(20.f)));
+        vf n = vmul(e, vadd(e, vset1(2.f)));
+        return vmul(x, vmul(n, vrcp(vadd(n, vset1(2.f)))));
+    }
+    }
+    return x;
+}
+
+/* Apply the activation to acc[i][j], i < MR, j < NV, with the switch outside
+ * the loops so that the MR*NV independent evaluations interleave. */
+#define ACT_BLOCK(acc, MR, NV, act)                                                                \
+    do {                                                                                           \
+        switch ((act)->kind) {                                                                     \
+        case DT_ACT_NONE:                                                                          \
+            break;                                                                                 \
+        case DT_ACT_RELU:                                                                          \
+            ACT_LOOP_(acc, MR, NV, vmax(x_, vzero()));                                             \
+            break;                                                                                 \
+        case DT_ACT_CLIP: {                                                                        \
+            vf lo_ = vset1((act)->alpha), hi_ = vset1((act)->beta);                                \
+            ACT_LOOP_(acc, MR, NV, vmin(vmax(x_, lo_), hi_));                                      \
+            break;                                                                                 \
+        }                                                                                          \
+        case DT_ACT_SIGMOID:                                                                       \
+            ACT_LOOP_(acc, MR, NV, vsigmoid(x_));                                                  \
+            break;                                                                                 \
+        case DT_ACT_SILU:                                                                          \
+            ACT_LOOP_(acc, MR, NV, vmul(x_, vsigmoid(x_)));                                        \
+            break;                                                                                 \
+        default:                                                                                   \
+            ACT_LOOP_(acc, MR, NV, vact(x_, (act)));                                               \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+#define ACT_LOOP_(acc, MR, NV, EXPR)                                                               \
+    _Pragma("GCC unroll 16") for (int i_ = 0; i_ < (MR); i_++)                                     \
+        _Pragma("GCC unroll 8") for (int j_ = 0; j_ < (NV); j_++)                                  \
+        {                                                                                          \
+            vf x_ = acc[i_][j_];                                                                   \
+            acc[i_][j_] = EXPR;                                                                    \
+        }
+
+/* ---- GEMM micro-kernels ---------------------------------------------------
+ * acc[MR][NV] live in registers once the fixed-trip loops are unrolled. */
+
+/* NCHW: C[i][.] = act(bias[i] + sum_k A[k][i] * B[k][.]), A packed [K][PA_MR],
+ * B rows ldb apart, NV vectors wide (the last masked by tm when T). */
+AI void ukr_pa_body(const int MR, const int NV, const int T, int64_t K, const float *a, const float *b,
+                    int64_t ldb, float *c, int64_t ldc, const float *bias, const dt_act_params *act, vmk tm)
+{
+    vf acc[PA_MR][PA_NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        vf bi = vset1(bias[i]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = bi;
+    }
+    for (int64_t k = 0; k < K; k++) {
+        vf bv[PA_NV];
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+            bv[j] = (T && j == NV - 1) ? vloadm(b + j * VL, tm) : vload(b + j * VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            vf av = vbcast(a + i);
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = vfma(av, bv[j], acc[i][j]);
+        }
+        a += PA_MR;
+        b += ldb;
+    }
+    ACT_BLOCK(acc, MR, NV, act);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) {
+            vf v = acc[i][j];
+            if (T && j == NV - 1)
+                vstorem(c + i * ldc + j * VL, tm, v);
+            else
+                vstore(c + i * ldc + j * VL, v);
+        }
+    }
+}
+
+/* NHWC: C[i][.] = act(bias[.] + sum_t sum_k rows[t][i][k] * B[t*kc + k][.]),
+ * B packed in strips RA_NV*VL wide; the last vector's store masked when T. */
+AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t kc, const float *const *rows,
+                    const float *b, float *c, int64_t ldc, const float *bias, const dt_act_params *act, vmk tm)
+{
+    vf acc[RA_MR][RA_NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++) {
+        vf bj = vload(bias + j * VL);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+            acc[i][j] = bj;
+    }
+    for (int t = 0; t < ntaps; t++) {
+        const float *r[RA_MR];
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+            r[i] = rows[t * RA_MR + i];
+        for (int64_t k = 0; k < kc; k++) {
+            vf bv[RA_NV];
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                bv[j] = vload(b + j * VL);
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) {
+                vf av = vbcast(r[i] + k);
+#pragma GCC unroll 8
+                for (int j = 0; j < NV; j++)
+                    acc[i][j] = vfma(av, bv[j], acc[i][j]);
+            }
+            b += RA_NV * VL;
+        }
+    }
+    ACT_BLOCK(acc, MR, NV, act);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++) {
+            vf v = acc[i][j];
+            if (T && j == NV - 1)
+                vstorem(c + i * ldc + j * VL, tm, v);
+            else
+                vstore(c + i * ldc + j * VL, v);
+        }
+    }
+}
+
+typedef void (*ukr_pa_fn)(int64_t K, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                          const float *bias, const dt_act_params *act, vmk tm);
+typedef void (*ukr_ra_fn)(int ntaps, int64_t kc, const float *const *rows, const float *b, float *c,
+                          int64_t ldc, const float *bias, const dt_act_params *act, vmk tm);
+
+#define PA_DEF(MR, NV, T)                                                                          \
+    static void ukr_pa_##MR##_##NV##_##T(int64_t K, const float *a, const float *b, int64_t ldb,   \
+                                         float *c, int64_t ldc, const float *bias,                 \
+                                         const dt_act_params *act, vmk tm)                         \
+    {                                                                                              \
+        ukr_pa_body(MR, NV, T, K, a, b, ldb, c, ldc, bias, act, tm);                               \
+    }
+#define RA_DEF(MR, NV, T)                                                                          \
+    static void ukr_ra_##MR##_##NV##_##T(int ntaps, int64_t kc, const float *const *rows,          \
+                                         const float *b, float *c, int64_t ldc, const float *bias, \
+                                         const dt_act_params *act, vmk tm)                         \
+    {                                                                                              \
+        ukr_ra_body(MR, NV, T, ntaps, kc, rows, b, c, ldc, bias, act, tm);                         \
+    }
+PA_LIST(PA_DEF, 0)
+PA_LIST(PA_DEF, 1)
+RA_LIST(RA_DEF, 0)
+RA_LIST(RA_DEF, 1)
+
+#define PA_ENT(MR, NV, T) [T][MR - 1][NV - 1] = ukr_pa_##MR##_##NV##_##T,
+#define RA_ENT(MR, NV, T) [T][MR - 1][NV - 1] = ukr_ra_##MR##_##NV##_##T,
+static const ukr_pa_fn g_pa[2][PA_MR][PA_NV] = {PA_LIST(PA_ENT, 0) PA_LIST(PA_ENT, 1)};
+static const ukr_ra_fn g_ra[2][RA_MR][RA_NV] = {RA_LIST(RA_ENT, 0) RA_LIST(RA_ENT, 1)};
+
+/* ---- NCHW GEMM (1x1 in place, or im2col panels) -------------------------- */
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* dst[j] = row[ix0 + j*sw] where 0 <= ix0 + j*sw < w, else 0, for j < n. */
+static void im2col_row(float *dst, const float *row, int64_t ix0, int sw, int64_t n, int64_t w)
+{
+    int64_t jlo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
+    int64_t jhi = ix0 <= w - 1 ? (w - 1 - ix0) / sw + 1 : 0;
+    if (jlo > n)
+        jlo = n;
+    if (jhi > n)
+        jhi = n;
+    if (jhi < jlo)
+        jhi = jlo;
+    for (int64_t j = 0; j < jlo; j++)
+        dst[j] = 0.f;
+    if (sw == 1)
+        memcpy(dst + jlo, row + ix0 + jlo, (size_t)(jhi - jlo) * sizeof(float));
+    else if (sw == 2)
+        copy_s2(dst + jlo, row + ix0 + 2 * jlo, jhi - jlo);
+    else
+        for (int64_t j = jlo; j < jhi; j++)
+            dst[j] = row[ix0 + j * sw];
+    for (int64_t j = jhi; j < n; j++)
+        dst[j] = 0.f;
+}
+
+/* Panel [K][ldp] of im2col columns [n0, n0+nc) of one group's input xg. */
+static void im2col_panel(const dt_conv *cv, const float *xg, int64_t n0, int64_t nc, float *panel, int64_t ldp)
+{
+    float *dst = panel;
+    for (int64_t ci = 0; ci < cv->Cg; ci++)
+        for (int ky = 0; ky < cv->KH; ky++)
+            for (int kx = 0; kx < cv->KW; kx++, dst += ldp) {
+                int64_t n = n0, oy = n0 / cv->OW, ox = n0 % cv->OW;
+                while (n < n0 + nc) {
+                    int64_t seg = imin(cv->OW - ox, n0 + nc - n);
+                    int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
+                    if (iy < 0 || iy >= cv->H)
+                        memset(dst + (n - n0), 0, (size_t)seg * sizeof(float));
+                    else
+                        im2col_row(dst + (n - n0), xg + (ci * cv->H + iy) * cv->W,
+                                   ox * cv->SW - cv->PL + (int64_t)kx * cv->DW, cv->SW, seg, cv->W);
+                    n += seg;
+                    oy++;
+                    ox = 0;
+                }
+                for (int64_t j = nc; j < ldp; j++)
+                    dst[j] = 0.f;
+            }
+}
+
+typedef struct gemm_ctx {
+    const dt_conv *cv;
+    const float *x;
+    float *y;
+    char *scratch;
+    size_t slot_bytes;
+    int64_t pc, ncb, mchunk, nmb, njobs;
+    atomic_llong next;
+} gemm_ctx;
+
+static void nchw_job(gemm_ctx *g, int64_t job, float *panel)
+{
+    const dt_conv *cv = g->cv;
+    const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
+    int64_t mb = job % g->nmb, cb = (job / g->nmb) % g->ncb, gr = job / (g->nmb * g->ncb);
+    int64_t n0 = cb * g->pc, nc = imin(g->pc, HW - n0);
+    int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
+    const float *b;
+    int64_t ldb;
+    if (cv->direct) {
+        b = g->x + gr * cv->Cg * HW + n0;
+        ldb = HW;
+    } else {
+        ldb = cdiv(nc, VL) * VL;
+        im2col_panel(cv, g->x + gr * cv->Cg * cv->H * cv->W, n0, nc, panel, ldb);
+        b = panel;
+    }
+    const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR;
+    const float *wg = cv->wp + gr * mgp * cv->K;
+    float *yg = g->y + gr * cv->Mg * HW + n0;
+    for (int64_t s = 0; s < nc; s += NR) {
+        int64_t w = imin(NR, nc - s);
+        int nv = (int)cdiv(w, VL);
+        int t = (w % VL) != 0;
+        vmk tm = vmask_n((int)(w - (nv - 1) * VL));
+        for (int64_t m = m0; m < m1; m += PA_MR) {
+            int mr = (int)imin(PA_MR, m1 - m);
+            g_pa[t][mr - 1][nv - 1](cv->K, wg + m * cv->K, b + s, ldb, yg + m * HW + s, HW,
+                                    cv->bias + gr * cv->Mg + m, &cv->act, tm);
+        }
+    }
+}
+
+static void nchw_slot(void *arg, int64_t s0, int64_t s1)
+{
+    gemm_ctx *g = arg;
+    for (int64_t s = s0; s < s1; s++) {
+        float *panel = g->scratch ? (float *)(g->scratch + (size_t)s * g->slot_bytes) : NULL;
+        for (;;) {
+            int64_t j = atomic_fetch_add(&g->next, 1);
+            if (j >= g->njobs)
+                break;
+            nchw_job(g, j, panel);
+        }
+    }
+}
+
+static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                          dt_pool *pool)
+{
+    const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
+    int threads = dt_pool_threads(pool);
+    gemm_ctx g;
+    memset(&g, 0, sizeof g);
+    g.cv = cv;
+    /* column blocks: about 4 jobs per thread, within the panel budget */
+    int64_t target = 4 * (int64_t)threads;
+    int64_t per_group = imax(1, cdiv(target, cv->group));
+    g.pc = cdiv(cdiv(HW, per_group), NR) * NR;
+    if (cv->direct) {
+        if (g.pc > 8 * NR)
+            g.pc = 8 * NR;
+    } else if (g.pc > cv->panel_cols) {
+        g.pc = cv->panel_cols;
+    }
+    if (g.pc < NR)
+        g.pc = NR;
+    g.ncb = cdiv(HW, g.pc);
+    /* too few column blocks: split the output channels too */
+    g.nmb = 1;
+    g.mchunk = cdiv(cv->Mg, PA_MR) * PA_MR;
+    if (cv->group * g.ncb < 2 * threads) {
+        int64_t want = cdiv(2 * threads, cv->group * g.ncb);
+        g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
+        g.nmb = cdiv(cv->Mg, g.mchunk);
+    }
+    g.njobs = cv->group * g.ncb * g.nmb;
+    int slots = threads;
+    if (!cv->direct) {
+        g.slot_bytes = (size_t)cv->K * (size_t)(cdiv(g.pc, VL) * VL) * sizeof(float);
+        g.slot_bytes = (g.slot_bytes + 63) & ~(size_t)63;
+        int64_t fit = g.slot_bytes ? (int64_t)(scratch_bytes / g.slot_bytes) : 0;
+        if (slots > fit)
+            slots = (int)fit;
+        if (slots > DT_CONV_SLOTS)
+            slots = DT_CONV_SLOTS;
+        g.scratch = scratch;
+    }
+    if (slots < 1)
+        slots = 1; /* prepare always reserves one slot */
+    for (int64_t n = 0; n < cv->N; n++) {
+        g.x = x + n * cv->C * cv->H * cv->W;
+        g.y = y + n * cv->M * HW;
+        atomic_store(&g.next, 0);
+        dt_pool_for(slots > 1 ? pool : NULL, slots, 1, nchw_slot, &g);
+    }
+}
+
+/* ---- NHWC GEMM (implicit im2col) ----------------------------------------- */
+
+#define NHWC_PB (RA_MR * 4) /* pixels per job */
+#define NHWC_MAX_TAPS 64
+
+typedef struct nhwc_ctx {
+    const dt_conv *cv;
+    const float *x;
+    float *y;
+    int64_t nstrips;
+} nhwc_ctx;
+
+static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
+{
+    nhwc_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    const int64_t OHW = cv->OH * cv->OW, NR = RA_NV * VL;
+    const int ntaps = cv->KH * cv->KW;
+    const float *rows[NHWC_PB * NHWC_MAX_TAPS];
+    for (int64_t job = j0; job < j1; job++) {
+        int64_t p0 = job * NHWC_PB, np = imin(NHWC_PB, OHW - p0);
+        int nblk = (int)cdiv(np, RA_MR);
+        for (int gr = 0; gr < cv->group; gr++) {
+            /* row pointers: rows[(blk*ntaps + t)*RA_MR + i] */
+            for (int blk = 0; blk < nblk; blk++)
+                for (int i = 0; i < RA_MR; i++) {
+                    int64_t p = p0 + blk * RA_MR + i;
+                    int64_t oy = p / cv->OW, ox = p % cv->OW;
+                    for (int t = 0; t < ntaps; t++) {
+                        const float *r = cv->zero;
+                        if (p < p0 + np) {
+                            int64_t iy = oy * cv->SH - cv->PT + (int64_t)(t / cv->KW) * cv->DH;
+                            int64_t ix = ox * cv->SW - cv->PL + (int64_t)(t % cv->KW) * cv->DW;
+                            if (iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W)
+                                r = g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg;
+                        }
+                        rows[((int64_t)blk * ntaps + t) * RA_MR + i] = r;
+                    }
+                }
+            for (int64_t s = 0; s < g->nstrips; s++) {
+                int64_t w = imin(NR, cv->Mg - s * NR);
+                int nv = (int)cdiv(w, VL);
+                int tl = (w % VL) != 0;
+                vmk tm = vmask_n((int)(w - (nv - 1) * VL));
+                const float *bs = cv->wp + (gr * g->nstrips + s) * cv->K * NR;
+                const float *bias = cv->bias + gr * cv->Mg + s * NR;
+                for (int blk = 0; blk < nblk; blk++) {
+                    int mr = (int)imin(RA_MR, np - blk * RA_MR);
+                    float *c = g->y + (p0 + blk * RA_MR) * cv->M + gr * cv->Mg + s * NR;
+                    g_ra[tl][mr - 1][nv - 1](ntaps, cv->Cg, rows + (int64_t)blk * ntaps * RA_MR, bs, c, cv->M,
+                                             bias, &cv->act, tm);
+                }
+            }
+        }
+    }
+}
+
+static void run_nhwc_gemm(const dt_conv *cv, const float *x, float *y, dt_pool *pool)
+{
+    nhwc_ctx g;
+    g.cv = cv;
+    g.nstrips = cdiv(cv->Mg, RA_NV * VL);
+    int64_t njobs = cdiv(cv->OH * cv->OW, NHWC_PB);
+    for (int64_t n = 0; n < cv->N; n++) {
+        g.x = x + n * cv->H * cv->W * cv->C;
+        g.y = y + n * cv->OH * cv->OW * cv->M;
+        dt_pool_for(pool, njobs, 1, nhwc_jobs, &g);
+    }
+}
+
+/* ---- depthwise ----------------------------------------------------------- */
+
+/* NCHW: each plane is first copied into a zero-bordered buffer split into SW
+ * column phases (phase q holds padded columns q, q+SW, ...), so every tap of
+ * every output block is one plain unmasked vector load:
+ *   tap (ky, kx) of output (oy, x0..x0+VL) = phase[(kx*DW) % SW]
+ *       [oy*SH + ky*DH][x0 + (kx*DW)/SW ...].
+ * The borders stay zero between planes: only the interior is rewritten. */
+typedef struct dw_ctx {
+    const dt_conv *cv;
+    const float *x;
+    float *y;
+    char *scratch;
+    size_t slot_bytes;
+    atomic_llong next;
+} dw_ctx;
+
+static void dw_fill(const dt_conv *cv, const float *xp, float *buf)
+{
+    const int64_t hq = cv->dw_hq, wq = cv->dw_wq, SW = cv->SW;
+    int64_t rows = imin(cv->H, hq - cv->PT);
+    for (int64_t q = 0; q < SW; q++) {
+        /* padded column c = x + PL with c % SW == q goes to phase q, index c / SW */
+        int64_t x0 = ((q - cv->PL) % SW + SW) % SW; /* first x with (x+PL) % SW == q */
+        int64_t j0 = (x0 + cv->PL) / SW;
+        int64_t n = x0 < cv->W ? (cv->W - x0 + SW - 1) / SW : 0;
+        if (j0 + n > wq)
+            n = wq - j0 > 0 ? wq - j0 : 0;
+        float *dst = buf + (q * hq + cv->PT) * wq + j0;
+        const float *src = xp + x0;
+        for (int64_t y = 0; y < rows; y++, dst += wq, src += cv->W) {
+            if (SW == 1) {
+                int64_t j = 0;
+                for (; j + VL <= n; j += VL)
+                    vstore(dst + j, vload(src + j));
+                if (j < n)
+                    vstorem(dst + j, vmask_n((int)(n - j)), vloadm(src + j, vmask_n((int)(n - j))));
+            } else if (SW == 2) {
+                copy_s2(dst, src, n);
+            } else {
+                for (int64_t j = 0; j < n; j++)
+                    dst[j] = src[j * SW];
+            }
+        }
+    }
+}
+
+/* One plane from its phase buffer; KH_.. are 0 for "runtime value". */
+AI void dw_plane(const dt_conv *cv, const float *buf, float *yp, const float *w, float b, const int KH_,
+                 const int KW_, const int SH_, const int SW_)
+{
+#define DW_R 4
+    const int KH = KH_ ? KH_ : cv->KH, KW = KW_ ? KW_ : cv->KW;
+    const int SH = SH_ ? SH_ : cv->SH, SW = SW_ ? SW_ : cv->SW;
+    const int DH = KH_ ? 1 : cv->DH, DW = KW_ ? 1 : cv->DW;
+    const int64_t hq = cv->dw_hq, wq = cv->dw_wq;
+    vf bias = vset1(b);
+    for (int64_t oy = 0; oy < cv->OH; oy += DW_R) {
+        int nr = (int)imin(DW_R, cv->OH - oy);
+        for (int64_t x0 = 0; x0 < cv->OW; x0 += VL) {
+            vf acc[DW_R];
+#pragma GCC unroll 4
+            for (int r = 0; r < DW_R; r++)
+                acc[r] = bias;
+#pragma GCC unroll 5
+            for (int ky = 0; ky < KH; ky++)
+#pragma GCC unroll 5
+                for (int kx = 0; kx < KW; kx++) {
+                    vf wv = vset1(w[ky * KW + kx]);
+                    int64_t q = (kx * DW) % SW;
+                    const float *p = buf + (q * hq + oy * SH + (int64_t)ky * DH) * wq + x0 + (kx * DW) / SW;
+#pragma GCC unroll 4
+                    for (int r = 0; r < DW_R; r++)
+                        acc[r] = vfma(vload(p + r * SH * wq), wv, acc[r]);
+                }
+            int64_t nn = imin(VL, cv->OW - x0);
+            vmk m = vmask_n((int)nn);
+            vf (*acc2)[1] = (vf(*)[1])acc;
+            ACT_BLOCK(acc2, DW_R, 1, &cv->act);
+#pragma GCC unroll 4
+            for (int r = 0; r < DW_R; r++) {
+                if (r >= nr)
+                    break;
+                vf v = acc[r];
+                float *yr = yp + (oy + r) * cv->OW + x0;
+                if (nn == VL)
+                    vstore(yr, v);
+                else
+                    vstorem(yr, m, v);
+            }
+        }
+    }
+#undef DW_R
+}
+
+static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
+{
+    dw_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    const int KH = cv->KH, KW = cv->KW, SH = cv->SH, SW = cv->SW;
+    const int d1 = cv->DH == 1 && cv->DW == 1;
+    for (int64_t s = s0; s < s1; s++) {
+        float *buf = (float *)(g->scratch + (size_t)s * g->slot_bytes);
+        int filled = 0;
+        for (;;) {
+            int64_t p = atomic_fetch_add(&g->next, 1);
+            if (p >= cv->N * cv->C)
+                break;
+            if (!filled) {
+                memset(buf, 0, g->slot_bytes);
+                filled = 1;
+            }
+            int64_t c = p % cv->C, n = p / cv->C;
+            dw_fill(cv, g->x + p * cv->H * cv->W, buf);
+            float *yp = g->y + (n * cv->M + c) * cv->OH * cv->OW;
+            const float *w = cv->wp + c * KH * KW;
+            float b = cv->bias[c];
+            if (d1 && KH == 3 && KW == 3 && SH == 1 && SW == 1)
+                dw_plane(cv, buf, yp, w, b, 3, 3, 1, 1);
+            else if (d1 && KH == 3 && KW == 3 && SH == 2 && SW == 2)
+                dw_plane(cv, buf, yp, w, b, 3, 3, 2, 2);
+            else if (d1 && KH == 5 && KW == 5 && SH == 1 && SW == 1)
+                dw_plane(cv, buf, yp, w, b, 5, 5, 1, 1);
+            else if (d1 && KH == 5 && KW == 5 && SH == 2 && SW == 2)
+                dw_plane(cv, buf, yp, w, b, 5, 5, 2, 2);
+            else
+                dw_plane(cv, buf, yp, w, b, 0, 0, 0, 0);
+        }
+    }
+}
+
+static void run_dw_nchw(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                        dt_pool *pool)
+{
+    dw_ctx g;
+    memset(&g, 0, sizeof g);
+    g.cv = cv;
+    g.x = x;
+    g.y = y;
+    g.scratch = scratch;
+    g.slot_bytes = cv->dw_slot;
+    int64_t slots = dt_pool_threads(pool);
+    if (slots > DT_CONV_SLOTS)
+        slots = DT_CONV_SLOTS;
+    if (slots > (int64_t)(scratch_bytes / g.slot_bytes))
+        slots = (int64_t)(scratch_bytes / g.slot_bytes);
+    if (slots > cv->N * cv->C)
+        slots = cv->N * cv->C;
+    if (slots < 1)
+        return; /* prepare always reserves one slot */
+    atomic_store(&g.next, 0);
+    dt_pool_for(slots > 1 ? pool : NULL, slots, 1, dw_nchw_slot, &g);
+}
+
+/* NHWC: one job per output row; DW_P output pixels at once (independent
+ * chains sharing each weight vector); weights packed [KH*KW][Cpad]. */
+#define DW_P 4
+static void dw_nhwc_rows(void *arg, int64_t r0, int64_t r1)
+{
+    dw_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    const int64_t C = cv->C, cpad = cdiv(C, 16) * 16;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / cv->OH, oy = r % cv->OH;
+        const float *xn = g->x + n * cv->H * cv->W * C;
+        float *yr = g->y + r * cv->OW * C;
+        for (int64_t ox = 0; ox < cv->OW; ox += DW_P) {
+            int np = (int)imin(DW_P, cv->OW - ox);
+            int64_t ixa = ox * cv->SW - cv->PL;
+            int inner = np == DW_P && ixa >= 0 &&
+                        ixa + (int64_t)(DW_P - 1) * cv->SW + (int64_t)(cv->KW - 1) * cv->DW < cv->W;
+            for (int64_t c0 = 0; c0 < C; c0 += VL) {
+                int64_t nn = imin(VL, C - c0);
+                vmk m = vmask_n((int)nn);
+                vf acc[DW_P];
+#pragma GCC unroll 4
+                for (int p = 0; p < DW_P; p++)
+                    acc[p] = vload(cv->bias + c0);
+                for (int ky = 0; ky < cv->KH; ky++) {
+                    int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
+                    if (iy < 0 || iy >= cv->H)
+                        continue;
+                    const float *xrow = xn + iy * cv->W * C + c0;
+                    for (int kx = 0; kx < cv->KW; kx++) {
+                        vf wv = vload(cv->wp + (ky * cv->KW + kx) * cpad + c0);
+                        int64_t ix0 = ixa + (int64_t)kx * cv->DW;
+                        if (inner && nn == VL) {
+#pragma GCC unroll 4
+                            for (int p = 0; p < DW_P; p++)
+                                acc[p] = vfma(vload(xrow + (ix0 + (int64_t)p * cv->SW) * C), wv, acc[p]);
+                        } else {
+#pragma GCC unroll 4
+                            for (int p = 0; p < DW_P; p++) {
+                                int64_t ix = ix0 + (int64_t)p * cv->SW;
+                                if (p < np && ix >= 0 && ix < cv->W)
+                                    acc[p] = vfma(vloadm(xrow + ix * C, m), wv, acc[p]);
+                            }
+                        }
+                    }
+                }
+                vf (*acc2)[1] = (vf(*)[1])acc;
+                ACT_BLOCK(acc2, DW_P, 1, &cv->act);
+#pragma GCC unroll 4
+                for (int p = 0; p < DW_P; p++) {
+                    if (p >= np)
+                        break;
+                    vf v = acc[p];
+                    if (nn == VL)
+                        vstore(yr + (ox + p) * C + c0, v);
+                    else
+                        vstorem(yr + (ox + p) * C + c0, m, v);
+                }
+            }
+        }
+    }
+}
+
+/* ---- entry --------------------------------------------------------------- */
+
+void ISA_FN(dt_conv_run)(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
+                         dt_pool *pool)
+{
+    if (cv->kind == DT_CONV_NCHW_GEMM) {
+        run_nchw_gemm(cv, x, y, scratch, scratch_bytes, pool);
+    } else if (cv->kind == DT_CONV_NHWC_GEMM) {
+        run_nhwc_gemm(cv, x, y, pool);
+    } else if (cv->nhwc) {
+        dw_ctx g;
+        memset(&g, 0, sizeof g);
+        g.cv = cv;
+        g.x = x;
+        g.y = y;
+        dt_pool_for(pool, cv->N * cv->OH, 1, dw_nhwc_rows, &g);
+    } else {
+        run_dw_nchw(cv, x, y, scratch, scratch_bytes, pool);
+    }
+}
+
+void ISA_FN(dt_conv_blocking)(int *mr, int *nr_nchw_lanes, int *nr_nhwc)
+{
+    *mr = PA_MR;
+    *nr_nchw_lanes = PA_NV * VL;
+    *nr_nhwc = RA_NV * VL;
+}
+
+#endif

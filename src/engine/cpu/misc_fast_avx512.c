@@ -1,0 +1,44 @@
+/* misc_fast_avx512.c — AVX-512 row primitives of misc_fast.c.  Compiled with
+ * AVX-512 flags; called only after a runtime CPU check. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "engine/cpu/misc_fast.h"
+
+void dt_fast_max_inplace_avx512(float *dst, const float *src, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_max_ps(_mm512_loadu_ps(src + i), _mm512_loadu_ps(dst + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(dst + i, m,
+                              _mm512_max_ps(_mm512_maskz_loadu_ps(m, src + i), _mm512_maskz_loadu_ps(m, dst + i)));
+    }
+}
+
+void dt_fast_max_s2_avx512(float *dst, const float *src, int64_t n)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        /* src[2i+31] may lie past the row: leave it out */
+        __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(src + 2 * i), even,
+                                          _mm512_maskz_loadu_ps(0x7fff, src + 2 * i + 16));
+        _mm512_storeu_ps(dst + i, _mm512_max_ps(v, _mm512_loadu_ps(dst + i)));
+    }
+    for (; i < n; i++) {
+        float v = src[2 * i];
+        dst[i] = v > dst[i] ? v : dst[i];
+    }
+}
+
+void dt_fast_fill_avx512(float *dst, float v, int64_t n)
+{
+    __m512 x = _mm512_set1_ps(v);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, x);
+    if (i < n)
+        _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << (n - i)) - 1u), x);
+}

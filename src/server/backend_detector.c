@@ -1,0 +1,112 @@
+/* backend_detector.c — the server backend over vision/detector.h: one
+ * shared dt_detector, one dt_detect_ctx per worker (warmed up at creation
+ * so the first request is not the slow one). */
+#include "server/server.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+
+typedef struct det_backend {
+    dt_server_config cfg;
+    dt_detector *det;
+    int threads; /* per context */
+} det_backend;
+
+static dt_code be_load(void *self, dt_status *st)
+{
+    det_backend *b = self;
+    dt_detector_opts o;
+    memset(&o, 0, sizeof o);
+    o.model = b->cfg.model;
+    o.models_dir = b->cfg.models_dir[0] ? b->cfg.models_dir : NULL;
+    o.threads = b->threads;
+    o.max_batch = b->cfg.max_batch > 0 ? b->cfg.max_batch : 1;
+    return dt_detector_load(&o, &b->det, st);
+}
+
+static void be_info(void *self, dt_server_model_info *out)
+{
+    det_backend *b = self;
+    memset(out, 0, sizeof *out);
+    out->name = dt_detector_name(b->det);
+    dt_detector_input_size(b->det, &out->input_w, &out->input_h);
+    out->num_classes = dt_detector_num_classes(b->det);
+}
+
+static const char *be_label(void *self, int class_id) { return dt_detector_label(((det_backend *)self)->det, class_id); }
+
+static int be_class_id(void *self, const char *label) { return dt_detector_class_id(((det_backend *)self)->det, label); }
+
+static dt_code be_worker_create(void *self, void **wctx, dt_status *st)
+{
+    det_backend *b = self;
+    dt_detect_ctx *c = NULL;
+    *wctx = NULL;
+    dt_code rc = dt_detect_ctx_create(b->det, &c, st);
+    if (rc != DT_OK)
+        return rc;
+    /* Warm-up: one run on a blank input touches the arena, packs lazily
+     * prepared weights and spins up the thread pool. */
+    float *in = dt_detect_ctx_input(c, 1);
+    if (in)
+        memset(in, 0, dt_detector_item_floats(b->det) * sizeof *in);
+    rc = dt_detect_ctx_run(c, 1, st);
+    if (rc != DT_OK) {
+        dt_detect_ctx_free(c);
+        return dt_wrap(st, "warm-up");
+    }
+    *wctx = c;
+    return DT_OK;
+}
+
+static void be_worker_free(void *self, void *wctx)
+{
+    (void)self;
+    dt_detect_ctx_free(wctx);
+}
+
+static dt_code be_detect(void *self, void *wctx, const void *bytes, size_t len, const dt_image_limits *lim,
+                         const dt_detect_params *p, dt_detect_result *out, dt_status *st)
+{
+    (void)self;
+    return dt_detect_bytes(wctx, bytes, len, lim, p, out, st);
+}
+
+static void be_destroy(void *self)
+{
+    det_backend *b = self;
+    if (!b)
+        return;
+    dt_detector_free(b->det);
+    dt_free(b);
+}
+
+static const dt_server_backend_ops g_ops = {
+    .load = be_load,
+    .info = be_info,
+    .label = be_label,
+    .class_id = be_class_id,
+    .worker_create = be_worker_create,
+    .worker_free = be_worker_free,
+    .detect = be_detect,
+    .destroy = be_destroy,
+};
+
+dt_code dt_server_backend_detector(const dt_server_config *cfg, dt_server_backend *out, dt_status *st)
+{
+    det_backend *b = dt_calloc(1, sizeof *b);
+    if (!b)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    b->cfg = *cfg;
+    b->threads = cfg->threads;
+    if (b->threads <= 0) { /* share the cores between the workers */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        int workers = cfg->workers > 0 ? cfg->workers : 1;
+        b->threads = n > workers ? (int)(n / workers) : 1;
+    }
+    out->ops = &g_ops;
+    out->self = b;
+    return DT_OK;
+}

@@ -1,0 +1,429 @@
+/* test_cpu_fast.c — the fast CPU conv kernels against a naive conv (and the
+ * reference kernel when it exists), every ISA this CPU has, many random
+ * shapes, both layouts, every fused activation; output and scratch guard
+ * bytes must stay untouched. */
+#include <stdint.h>
+
+#include "base/alloc.h"
+#include "engine/cpu/conv.h"
+#include "engine/cpu/cpu.h"
+#include "engine/cpu/pool.h"
+#include "engine/graph.h"
+#include "engine/ops.h"
+#include "engine/ops/op_util.h"
+#include "testlib.h"
+
+#define GUARD 64
+static const uint32_t SENTINEL = 0x7fc0dead;
+
+typedef struct conv_case {
+    int nhwc, N, C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, PB, PR, group, bias;
+    const char *auto_pad; /* NULL = explicit pads */
+    dt_act act;
+    float alpha, beta;
+} conv_case;
+
+static int64_t out_dim(int64_t in, int k, int s, int d, int p0, int p1)
+{
+    int64_t span = in + p0 + p1 - ((int64_t)(k - 1) * d + 1);
+    return span < 0 ? 0 : span / s + 1;
+}
+
+/* Resolve auto_pad into explicit pads (for the naive conv). */
+static void resolve_pads(conv_case *c)
+{
+    if (!c->auto_pad || !strcmp(c->auto_pad, "VALID")) {
+        if (c->auto_pad)
+            c->PT = c->PL = c->PB = c->PR = 0;
+        return;
+    }
+    int64_t oh = (c->H + c->SH - 1) / c->SH, ow = (c->W + c->SW - 1) / c->SW;
+    int64_t th = (oh - 1) * c->SH + (int64_t)(c->KH - 1) * c->DH + 1 - c->H;
+    int64_t tw = (ow - 1) * c->SW + (int64_t)(c->KW - 1) * c->DW + 1 - c->W;
+    if (th < 0)
+        th = 0;
+    if (tw < 0)
+        tw = 0;
+    int up = !strcmp(c->auto_pad, "SAME_UPPER");
+    c->PT = (int)(up ? th / 2 : th - th / 2);
+    c->PL = (int)(up ? tw / 2 : tw - tw / 2);
+    c->PB = (int)(th - c->PT);
+    c->PR = (int)(tw - c->PL);
+}
+
+static void naive_conv(const conv_case *c, const float *x, const float *w, const float *b, float *y, int64_t OH,
+                       int64_t OW)
+{
+    int Cg = c->C / c->group, Mg = c->M / c->group;
+    dt_act_params ap = {c->act, c->alpha, c->beta};
+    for (int n = 0; n < c->N; n++)
+        for (int m = 0; m < c->M; m++)
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int gr = m / Mg;
+                    double acc = b ? b[m] : 0.0;
+                    for (int ci = 0; ci < Cg; ci++)
+                        for (int ky = 0; ky < c->KH; ky++)
+                            for (int kx = 0; kx < c->KW; kx++) {
+                                int64_t iy = oy * c->SH - c->PT + (int64_t)ky * c->DH;
+                                int64_t ix = ox * c->SW - c->PL + (int64_t)kx * c->DW;
+                                if (iy < 0 || iy >= c->H || ix < 0 || ix >= c->W)
+                                    continue;
+                                int cc = gr * Cg + ci;
+                                float xv = c->nhwc ? x[(((int64_t)n * c->H + iy) * c->W + ix) * c->C + cc]
+                                                   : x[(((int64_t)n * c->C + cc) * c->H + iy) * c->W + ix];
+                                acc += (double)xv * w[(((int64_t)m * Cg + ci) * c->KH + ky) * c->KW + kx];
+                            }
+                    float v = dt_act_apply1(&ap, (float)acc);
+                    int64_t oi = c->nhwc ? (((int64_t)n * OH + oy) * OW + ox) * c->M + m
+                                         : (((int64_t)n * c->M + m) * OH + oy) * OW + ox;
+                    y[oi] = v;
+                }
+}
+
+/* Build a one-node graph for the case; returns the node index. */
+static int build_graph(const conv_case *c, dt_graph *g, const float *w, const float *b, int64_t OH, int64_t OW)
+{
+    dt_status st;
+    int64_t xd[4] = {c->N, c->nhwc ? c->H : c->C, c->nhwc ? c->W : c->H, c->nhwc ? c->C : c->W};
+    int64_t yd[4] = {c->N, c->nhwc ? OH : c->M, c->nhwc ? OW : OH, c->nhwc ? c->M : OW};
+    int64_t wd[4] = {c->M, c->C / c->group, c->KH, c->KW};
+    int64_t bd[1] = {c->M};
+    int ins[3];
+    ins[0] = dt_graph_add_value(g, "x", DT_F32, 4, xd, &st);
+    ins[1] = dt_graph_add_const(g, "w", DT_F32, 4, wd, w, &st);
+    int nin = 2;
+    if (b)
+        ins[nin++] = dt_graph_add_const(g, "b", DT_F32, 1, bd, b, &st);
+    int y = dt_graph_add_value(g, "y", DT_F32, 4, yd, &st);
+    dt_graph_mark_input(g, ins[0], &st);
+    dt_graph_mark_output(g, y, &st);
+    int n = dt_graph_add_node(g, DT_OP_Conv, "conv", nin, ins, 1, &y, &st);
+    int64_t v2[2];
+    v2[0] = c->SH, v2[1] = c->SW;
+    dt_node_set_ints(g, n, "strides", v2, 2, &st);
+    v2[0] = c->DH, v2[1] = c->DW;
+    dt_node_set_ints(g, n, "dilations", v2, 2, &st);
+    v2[0] = c->KH, v2[1] = c->KW;
+    dt_node_set_ints(g, n, "kernel_shape", v2, 2, &st);
+    if (c->auto_pad) {
+        dt_node_set_string(g, n, "auto_pad", c->auto_pad, &st);
+    } else {
+        int64_t p[4] = {c->PT, c->PL, c->PB, c->PR};
+        dt_node_set_ints(g, n, "pads", p, 4, &st);
+    }
+    dt_node_set_int(g, n, "group", c->group, &st);
+    if (c->nhwc)
+        dt_node_set_string(g, n, "layout", "NHWC", &st);
+    if (c->act != DT_ACT_NONE) {
+        dt_node_set_string(g, n, "activation", dt_act_name(c->act), &st);
+        dt_node_set_float(g, n, "act_alpha", c->alpha, &st);
+        dt_node_set_float(g, n, "act_beta", c->beta, &st);
+    }
+    return n;
+}
+
+static float *guarded(size_t n)
+{
+    uint32_t *p = dt_malloc((n + 2 * GUARD) * sizeof(float));
+    for (size_t i = 0; i < n + 2 * GUARD; i++)
+        p[i] = SENTINEL;
+    return (float *)(p + GUARD);
+}
+static int guards_ok(float *p, size_t n)
+{
+    uint32_t *u = (uint32_t *)p;
+    for (int i = 1; i <= GUARD; i++)
+        if (u[-i] != SENTINEL || u[n + (size_t)i - 1] != SENTINEL)
+            return 0;
+    return 1;
+}
+static void guarded_free(float *p)
+{
+    if (p)
+        dt_free((uint32_t *)p - GUARD);
+}
+
+static int g_checked;
+static float g_xscale = 2.f; /* inputs in [-g_xscale, g_xscale) */
+
+/* Run one case on every ISA, with and without a pool; 0 on failure. */
+static int run_case(conv_case c, unsigned *seed, dt_pool *pool)
+{
+    resolve_pads(&c);
+    int64_t OH = out_dim(c.H, c.KH, c.SH, c.DH, c.PT, c.PB), OW = out_dim(c.W, c.KW, c.SW, c.DW, c.PL, c.PR);
+    if (OH < 1 || OW < 1)
+        return 1;
+    size_t xn = (size_t)c.N * c.C * c.H * c.W, yn = (size_t)c.N * c.M * OH * OW;
+    size_t wn = (size_t)c.M * (c.C / c.group) * c.KH * c.KW;
+    float *x = dt_malloc(xn * sizeof(float)), *w = dt_malloc(wn * sizeof(float));
+    float *b = c.bias ? dt_malloc((size_t)c.M * sizeof(float)) : NULL;
+    float *want = dt_malloc(yn * sizeof(float));
+    for (size_t i = 0; i < xn; i++)
+        x[i] = tl_randf(seed, -g_xscale, g_xscale);
+    for (size_t i = 0; i < wn; i++)
+        w[i] = tl_randf(seed, -1.f, 1.f);
+    for (int i = 0; b && i < c.M; i++)
+        b[i] = tl_randf(seed, -1.f, 1.f);
+    naive_conv(&c, x, w, b, want, OH, OW);
+    double scale = 1.0;
+    for (size_t i = 0; i < yn; i++)
+        if (fabs(want[i]) > scale)
+            scale = fabs(want[i]);
+    double tol = 1e-4 * scale;
+
+    dt_graph *g = dt_graph_create();
+    int ni = build_graph(&c, g, w, b, OH, OW);
+    dt_node *node = &g->nodes[ni];
+    int ok = 1;
+    char desc[256];
+    snprintf(desc, sizeof desc,
+             "%s N%d C%d %dx%d M%d k%dx%d s%d,%d d%d,%d p%d,%d,%d,%d g%d bias%d act %s",
+             c.nhwc ? "NHWC" : "NCHW", c.N, c.C, c.H, c.W, c.M, c.KH, c.KW, c.SH, c.SW, c.DH, c.DW, c.PT, c.PL,
+             c.PB, c.PR, c.group, c.bias, dt_act_name(c.act));
+
+    /* the selector must take every valid conv */
+    const dt_cpu_kernel *k = dt_cpu_select(g, node);
+    CHECKF(k != NULL, "no fast kernel for %s", desc);
+
+    const dt_cpu_features *f = dt_cpu_features_get();
+    int isas[3] = {0, f->avx2 && f->fma, f->avx512f && f->avx512bw && f->avx512vl && __builtin_cpu_supports("avx512dq")};
+    for (int isa = 0; isa < 3 && ok; isa++) {
+        if (isa && !isas[isa])
+            continue;
+        dt_status st;
+        dt_conv *cv = NULL;
+        if (dt_conv_state_create(g, node, isa, &cv, &st) != DT_OK) {
+            CHECKF(0, "isa %d create failed for %s: %s", isa, desc, st.msg);
+            ok = 0;
+            break;
+        }
+        size_t sn = (dt_conv_state_scratch(cv) + 3) / 4;
+        for (int pass = 0; pass < 2 && ok; pass++) {
+            float *y = guarded(yn), *scr = guarded(sn);
+            dt_conv_state_run(cv, x, y, sn ? scr : NULL, sn * 4, pass ? pool : NULL);
+            double md = 0;
+            size_t at = 0;
+            for (size_t i = 0; i < yn; i++) {
+                double d = fabs((double)y[i] - want[i]);
+                if (!(d <= md)) {
+                    md = d;
+                    at = i;
+                }
+            }
+            if (!(md <= tol)) {
+                CHECKF(0, "isa %d pool %d: max diff %g at %zu (%g vs %g) tol %g: %s", isa, pass, md, at,
+                       (double)y[at], (double)want[at], tol, desc);
+                ok = 0;
+            }
+            if (!guards_ok(y, yn) || !guards_ok(scr, sn)) {
+                CHECKF(0, "isa %d: write outside output/scratch: %s", isa, desc);
+                ok = 0;
+            }
+            guarded_free(y);
+            guarded_free(scr);
+            g_checked++;
+        }
+        dt_conv_state_free(cv);
+    }
+
+    /* through the kernel interface (prepare + run), and against the
+     * project's reference kernel when it exists */
+    if (ok && k) {
+        dt_status st;
+        if (k->prepare(g, node, &st) != DT_OK) {
+            CHECKF(0, "prepare failed: %s: %s", st.msg, desc);
+            ok = 0;
+        } else {
+            dt_tensor tx = dt_value_view(&g->values[node->in[0]]);
+            tx.data = x;
+            dt_tensor tw = dt_value_view(&g->values[node->in[1]]);
+            dt_tensor tb;
+            const dt_tensor *ins[3] = {&tx, &tw, NULL};
+            if (b) {
+                tb = dt_value_view(&g->values[node->in[2]]);
+                ins[2] = &tb;
+            }
+            float *y = guarded(yn);
+            float *scr = guarded((node->scratch_bytes + 3) / 4);
+            dt_tensor ty = dt_value_view(&g->values[node->out[0]]);
+            ty.data = y;
+            dt_tensor *outs[1] = {&ty};
+            dt_kctx ctx = {pool, node->scratch_bytes ? scr : NULL, node->scratch_bytes};
+            CHECK(k->run(node, ins, b ? 3 : 2, outs, 1, &ctx, &st) == DT_OK);
+            double md = 0;
+            for (size_t i = 0; i < yn; i++) {
+                double d = fabs((double)y[i] - want[i]);
+                if (!(d <= md))
+                    md = d;
+            }
+            CHECKF(md <= tol, "kernel '%s' diff %g: %s", k->name, md, desc);
+            CHECKF(guards_ok(y, yn), "kernel '%s' wrote outside its output: %s", k->name, desc);
+            const dt_opdef *def = dt_opdef_get(DT_OP_Conv);
+            if (def && def->ref) {
+                float *r = dt_malloc(yn * sizeof(float));
+                ty.data = r;
+                dt_kctx rctx = {NULL, NULL, 0};
+                size_t rs = 0;
+                float *rscr = NULL;
+                if (def->infer && def->infer(g, node, &st) == DT_OK && node->scratch_bytes) {
+                    rs = node->scratch_bytes;
+                    rscr = dt_malloc(rs);
+                    rctx.scratch = rscr;
+                    rctx.scratch_bytes = rs;
+                }
+                if (def->ref(node, ins, b ? 3 : 2, outs, 1, &rctx, &st) == DT_OK) {
+                    double rd = 0;
+                    for (size_t i = 0; i < yn; i++) {
+                        double d = fabs((double)y[i] - r[i]);
+                        if (!(d <= rd))
+                            rd = d;
+                    }
+                    CHECKF(rd <= tol, "vs reference kernel: diff %g: %s", rd, desc);
+                }
+                dt_free(rscr);
+                dt_free(r);
+            }
+            guarded_free(y);
+            guarded_free(scr);
+        }
+    }
+    dt_graph_free(g);
+    dt_free(x);
+    dt_free(w);
+    dt_free(b);
+    dt_free(want);
+    return ok;
+}
+
+static int irand(unsigned *s, int lo, int hi) { return lo + (int)(tl_randf(s, 0.f, 1.f) * (float)(hi - lo + 1)) % (hi - lo + 1); }
+
+static const dt_act g_acts[] = {DT_ACT_NONE, DT_ACT_RELU, DT_ACT_CLIP, DT_ACT_LEAKYRELU, DT_ACT_SIGMOID,
+                                DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH};
+
+static void act_params(dt_act a, float *alpha, float *beta)
+{
+    *alpha = 0.f;
+    *beta = 0.f;
+    if (a == DT_ACT_CLIP) {
+        *alpha = 0.f;
+        *beta = 6.f;
+    } else if (a == DT_ACT_LEAKYRELU) {
+        *alpha = 0.1f;
+    } else if (a == DT_ACT_HARDSIGMOID) {
+        *alpha = 0.2f;
+        *beta = 0.5f;
+    }
+}
+
+static dt_pool *g_pool;
+
+/* Shapes from the project's models (yolox, FastestDet, TF.js) plus edge cases. */
+static void test_model_shapes(void)
+{
+    unsigned seed = 7;
+    conv_case cs[] = {
+        /* nhwc N C H W M KH KW SH SW DH DW PT PL PB PR group bias */
+        {0, 1, 12, 40, 37, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 3, 35, 33, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_RELU, 0, 0},
+        {0, 1, 64, 13, 13, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 128, 13, 13, 80, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 64, 26, 26, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_SIGMOID, 0, 0},
+        {0, 1, 64, 26, 26, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 32, 41, 39, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 32, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 96, 22, 22, 96, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 96, 1, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 96, 22, 22, 96, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 96, 1, NULL, DT_ACT_RELU, 0, 0},
+        {0, 2, 48, 11, 11, 48, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_RELU, 0, 0},
+        {1, 1, 3, 33, 31, 32, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, "SAME_UPPER", DT_ACT_RELU, 0, 0},
+        {1, 1, 128, 13, 13, 124, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        {1, 1, 128, 12, 11, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {1, 1, 64, 14, 13, 64, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {1, 1, 48, 17, 19, 48, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 48, 1, "SAME_UPPER", DT_ACT_CLIP, 0, 6},
+        {1, 1, 40, 17, 19, 40, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 40, 0, "SAME_UPPER", DT_ACT_NONE, 0, 0},
+        {1, 2, 19, 9, 10, 21, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, NULL, DT_ACT_HARDSWISH, 0, 0},
+        {0, 1, 8, 9, 11, 12, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, NULL, DT_ACT_MISH, 0, 0},
+        {0, 1, 8, 9, 11, 12, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 4, 1, NULL, DT_ACT_TANH, 0, 0},
+        {1, 1, 8, 9, 11, 12, 3, 3, 1, 1, 1, 1, 0, 1, 2, 0, 4, 1, NULL, DT_ACT_HARDSIGMOID, 0.2f, 0.5f},
+        {0, 1, 512, 13, 13, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 1, 1, 70, 1, 1, 7, 1, 3, 1, 1, 0, 3, 0, 3, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        run_case(cs[i], &seed, g_pool);
+}
+
+static void test_random_shapes(void)
+{
+    unsigned seed = 12345;
+    int fails = 0;
+    for (int it = 0; it < 400 && fails < 5; it++) {
+        conv_case c;
+        memset(&c, 0, sizeof c);
+        c.nhwc = it & 1;
+        c.N = irand(&seed, 1, 2);
+        int kind = irand(&seed, 0, 3); /* 0 dense, 1 depthwise, 2 grouped, 3 1x1 */
+        c.KH = kind == 3 ? 1 : irand(&seed, 1, 5);
+        c.KW = kind == 3 ? 1 : irand(&seed, 1, 5);
+        c.SH = kind == 3 ? 1 : irand(&seed, 1, 3);
+        c.SW = kind == 3 ? 1 : irand(&seed, 1, 3);
+        c.DH = kind == 3 || irand(&seed, 0, 3) ? 1 : 2;
+        c.DW = c.DH;
+        c.H = irand(&seed, 1, 24);
+        c.W = irand(&seed, 1, 40);
+        if (kind != 3) {
+            c.PT = irand(&seed, 0, 2);
+            c.PL = irand(&seed, 0, 2);
+            c.PB = irand(&seed, 0, 2);
+            c.PR = irand(&seed, 0, 2);
+        }
+        if (kind == 1) {
+            c.C = c.M = irand(&seed, 1, 40);
+            c.group = c.C;
+        } else if (kind == 2) {
+            c.group = irand(&seed, 2, 4);
+            c.C = c.group * irand(&seed, 1, 6);
+            c.M = c.group * irand(&seed, 1, 20);
+        } else {
+            c.group = 1;
+            c.C = irand(&seed, 1, 40);
+            c.M = irand(&seed, 1, 70);
+        }
+        c.bias = irand(&seed, 0, 3) != 0;
+        c.act = g_acts[it % 10];
+        act_params(c.act, &c.alpha, &c.beta);
+        if (irand(&seed, 0, 7) == 0)
+            c.auto_pad = irand(&seed, 0, 1) ? "SAME_UPPER" : "SAME_LOWER";
+        if (!run_case(c, &seed, g_pool))
+            fails++;
+    }
+    CHECK(fails == 0);
+}
+
+/* Activation accuracy over a wide input range (the vector exp/rcp paths). */
+static void test_activations(void)
+{
+    unsigned seed = 99;
+    for (size_t a = 0; a < sizeof g_acts / sizeof g_acts[0]; a++) {
+        conv_case c = {0, 1, 1, 1, 200, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, g_acts[a], 0, 0};
+        act_params(c.act, &c.alpha, &c.beta);
+        run_case(c, &seed, g_pool); /* inputs in [-2,2] times a weight */
+        c.C = 4;
+        c.W = 300;
+        g_xscale = 60.f; /* saturating ranges of exp */
+        run_case(c, &seed, g_pool);
+        g_xscale = 2.f;
+    }
+}
+
+int main(void)
+{
+    dt_status st;
+    if (dt_pool_create(2, &g_pool, &st) != DT_OK)
+        return 1;
+    RUN(test_model_shapes);
+    RUN(test_random_shapes);
+    RUN(test_activations);
+    fprintf(stderr, "%d kernel runs checked\n", g_checked);
+    dt_pool_free(g_pool);
+    return tl_summary();
+}
