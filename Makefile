@@ -13,6 +13,7 @@ SAN     ?=
 OPT     ?= -O2
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= /etc/systemd/system
 
 CFLAGS_BASE := -std=c11 -g $(OPT) -Wall -Wextra -Werror -D_GNU_SOURCE -fno-strict-aliasing -Wno-format-truncation \
                -Isrc -I$(BUILD)/gen -I/usr/include/freetype2 -pthread -MMD -MP
@@ -49,7 +50,7 @@ TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASSETS    := $(sort $(wildcard src/server/assets/*))
 
-.PHONY: all deps models run test test-san san bench fuzz fuzz-build fuzz-bins soak clean install check-deps
+.PHONY: all deps models run test test-san san bench fuzz fuzz-build fuzz-bins soak clean install check-deps image
 all: $(BUILD)/detectd
 
 $(BUILD)/gen/onnx.pb-c.c $(BUILD)/gen/onnx.pb-c.h: /usr/include/onnx/onnx.proto
@@ -113,7 +114,7 @@ models: deps
 	@sh tools/fetch-models.sh
 
 run: deps models all
-	./$(BUILD)/detectd serve --host $${REST_HOST:-0.0.0.0} --port $${REST_PORT:-8080}
+	./$(BUILD)/detectd serve
 
 test: deps models all tests-bin
 	@BUILD=$(BUILD) sh tests/run.sh
@@ -138,12 +139,22 @@ fuzz: fuzz-build
 soak: deps models all
 	sh tests/soak.sh
 
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=/etc/systemd/system]:
+# binary, default models (checked against models/SHA256SUMS) and the systemd
+# unit with its /usr/local paths rewritten to PREFIX.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/detectd/models
+	@(cd models && sha256sum --status --strict -c SHA256SUMS) || { echo "install: models missing or changed: run make models" >&2; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/detectd/models $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/detectd $(DESTDIR)$(PREFIX)/bin/detectd
-	cp -r models/. $(DESTDIR)$(PREFIX)/share/detectd/models/
-	install -d $(DESTDIR)/etc/systemd/system
-	install -m 0644 deploy/detectd.service $(DESTDIR)/etc/systemd/system/detectd.service
+	cp -R models/. $(DESTDIR)$(PREFIX)/share/detectd/models/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/detectd/models
+	sed 's|/usr/local|$(PREFIX)|g' deploy/detectd.service > $(DESTDIR)$(UNITDIR)/detectd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/detectd.service
+
+# Build the CPU container image offline (podman + debootstrap) and smoke-test
+# it; long and CPU-heavy, not part of make test.
+image:
+	nice -n 15 sh deploy/test-image.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -47,7 +47,7 @@ int dt_cmd_serve(int argc, char **argv)
     dt_server *srv = NULL;
     if (dt_server_start(&cfg, be, &srv, &st) != DT_OK) {
         dt_server_log("error", "%s", st.msg);
-        return 1;
+        return st.code == DT_EINVAL ? 2 : 1; /* a bad setting is a usage error */
     }
     int rc = 0;
     for (;;) {

@@ -272,6 +272,7 @@ void dt_server_config_usage(FILE *f)
                "                          any bad input -> 400 {\"error\":...} as the article did\n"
                "  POST /v1/detect         raw image or multipart/form-data field \"image\";\n"
                "                          ?threshold=&max_detections=&classes=cat,dog\n"
-               "  GET  /health, /v2/health/live, /v2/health/ready, /v1/models\n\n"
+               "  GET  /health, /v2/health/live, /v2/health/ready, /v1/models\n"
+               "  GET  /                  the web page (pick a photo, see the boxes)\n\n"
                "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0.\n");
 }

@@ -925,10 +925,8 @@ static void job_run(dt_job *job, void *wctx)
 
 /* ---- the access handler ---------------------------------------------------------- */
 
-static int match_route(const dt_server *s, const char *url)
+static int builtin_route(const char *url)
 {
-    if (!strcmp(url, s->cfg.entry_point))
-        return R_PREDICT;
     static const struct {
         const char *path;
         int route;
@@ -941,6 +939,13 @@ static int match_route(const dt_server *s, const char *url)
         if (!strcmp(url, table[i].path))
             return table[i].route;
     return R_NONE;
+}
+
+static int match_route(const dt_server *s, const char *url)
+{
+    if (!strcmp(url, s->cfg.entry_point))
+        return R_PREDICT;
+    return builtin_route(url);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -1104,6 +1109,8 @@ dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_se
 {
     *out = NULL;
     dt_code c = dt_server_config_check(cfg, st);
+    if (c == DT_OK && builtin_route(cfg->entry_point) != R_NONE)
+        c = dt_fail(st, DT_EINVAL, "entry point %s would hide the built-in route of the same path", cfg->entry_point);
     if (c != DT_OK) {
         be.ops->destroy(be.self);
         return c;

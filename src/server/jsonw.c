@@ -45,6 +45,8 @@ static void append(dt_jsonw *w, const char *s, size_t n)
 
 void dt_jsonw_raw(dt_jsonw *w, const char *s) { append(w, s, strlen(s)); }
 
+void dt_jsonw_bytes(dt_jsonw *w, const void *p, size_t n) { append(w, p, n); }
+
 void dt_jsonw_printf(dt_jsonw *w, const char *fmt, ...)
 {
     char small[256];

@@ -18,6 +18,8 @@ typedef struct dt_jsonw {
 void dt_jsonw_init(dt_jsonw *w);
 /* Raw text, appended as is (for punctuation and keys we write ourselves). */
 void dt_jsonw_raw(dt_jsonw *w, const char *s);
+/* Arbitrary bytes, NULs included (the binary tail of a v2 answer). */
+void dt_jsonw_bytes(dt_jsonw *w, const void *p, size_t n);
 void dt_jsonw_printf(dt_jsonw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON string literal: quoted, with control characters, quotes and
  * backslashes escaped; invalid UTF-8 bytes become U+FFFD. */

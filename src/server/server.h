@@ -1,18 +1,30 @@
 /* server.h — detectd's HTTP server: configuration, the model backend it
  * drives, and its lifecycle.
  *
- * Request path:  HTTP thread (libmicrohttpd, poll() thread pool) reads the
- * headers, checks route/method/type/size, buffers the body (bounded),
- * then posts a job to a bounded queue and suspends the connection; a
- * worker thread (one backend context each) decodes and detects, renders
- * the JSON answer and resumes the connection; the HTTP thread sends it.
- * HTTP threads never decode or infer, so a slow client or a slow image
- * never blocks anybody else.  A full queue answers 503 + Retry-After.
+ * Request path (see internal.h for the details):
+ *   HTTP threads (libmicrohttpd, poll() thread pool) read the headers,
+ *   route, check method/type/size/readiness, take a reference on the
+ *   model's current instance, buffer the body (bounded) and admit the
+ *   request: more than --queue-size admitted requests waiting for a model
+ *   answers 503 + Retry-After at once.  The connection is suspended.
+ *   Prep threads (--prep-threads) parse the API's body (multipart, KServe
+ *   v2 JSON / binary tensors), decode and preprocess the image into a
+ *   float buffer.
+ *   Inference workers (--workers per model, --threads-per-worker engine
+ *   threads each) take up to --max-batch prepared requests at once
+ *   (waiting up to --batch-timeout-us for more), run the model once,
+ *   decode each item's boxes, render each answer and resume its
+ *   connection.  A request still waiting at its deadline
+ *   (--request-timeout-ms) is answered 504.
  *
  * Lifecycle: dt_server_start binds and answers HTTP at once (readiness
- * 503), loads and warms the model on a background thread, then turns
- * ready.  dt_server_stop stops accepting, lets in-flight requests finish
- * (up to timeout_s) and joins every thread.
+ * 503), loads and warms every model on a manager thread, then turns ready.
+ * Reloads (dt_server_reload, SIGHUP, POST /v1/models/{name}/reload) load
+ * a new instance aside, swap it in atomically and free the old one when
+ * its last request is done; a failed load keeps the old one.
+ * dt_server_stop stops accepting, lets in-flight requests finish (up to
+ * --drain-timeout-s), answers what is still queued with 503 and joins
+ * every thread.
  */
 #ifndef DT_SERVER_H
 #define DT_SERVER_H
@@ -44,10 +56,17 @@ typedef struct dt_server_config {
     int threads;             /* engine threads per worker; 0 = cores / workers */
     int http_threads;        /* libmicrohttpd polling threads */
     int queue_size;          /* jobs waiting for a worker; more -> 503 */
-    int max_batch;           /* reserved for batching (issue #5); 1 today */
+    int max_batch;           /* dynamic batching: most requests per model run (1 = off) */
     /* Notes for the log (set by the env/flag parsers). */
     int gpu_requested;       /* MODEL_CONTEXT_GPU=true or --device cuda */
     int model_epoch_set;     /* MODEL_EPOCH given (MXNet checkpoints only; ignored) */
+    /* Production serving (issue 5). */
+    int batch_timeout_us;    /* wait this long for a batch to fill (0 = take what is queued) */
+    int prep_threads;        /* decode + preprocess threads, shared by all models */
+    int request_timeout_ms;  /* deadline from the request line to inference start -> 504 (0 = none) */
+    int drain_timeout_s;     /* shutdown: how long in-flight requests may take */
+    char model_dir[1024];    /* serve every *.detectd.json here, by name ("" = just --model) */
+    int access_log;          /* one logfmt line per request on stderr */
 } dt_server_config;
 
 void dt_server_config_defaults(dt_server_config *c);
@@ -80,11 +99,21 @@ typedef struct dt_server_model_info {
 } dt_server_model_info;
 
 /* A vtable so the HTTP layer can be tested without a model (tests plug a
- * fake) and so batching backends can come later.  `self` is the backend's
- * own state.  load runs once on the loader thread; worker_create runs on
- * the loader thread and must leave the context warmed up; detect runs on
- * one worker thread per context; info/label/class_id are called from any
- * thread after load succeeded. */
+ * fake).  `self` is the backend's own state.  load runs once on the
+ * manager thread; worker_create runs on the manager thread and must leave
+ * the context warmed up; detect runs on one worker thread per context;
+ * info/label/class_id are called from any thread after load succeeded.
+ *
+ * The members after `destroy` are optional (NULL = absent):
+ *   spawn        a new, unloaded backend of the same kind for `model`
+ *                (NULL = the same model again): reloads and --model-dir
+ *                need it.
+ *   item_floats, prepare, max_batch, input, run, decode: the staged
+ *                pipeline (all six or none).  prepare is thread-safe and
+ *                runs on the prep threads; the rest run on the worker that
+ *                owns wctx.  With them the server batches requests and
+ *                keeps decoding off the inference workers; without them
+ *                it calls detect, one request at a time. */
 typedef struct dt_server_backend_ops {
     dt_code (*load)(void *self, dt_status *st);
     void (*info)(void *self, dt_server_model_info *out);
@@ -95,6 +124,16 @@ typedef struct dt_server_backend_ops {
     dt_code (*detect)(void *self, void *wctx, const void *bytes, size_t len, const dt_image_limits *lim,
                       const dt_detect_params *p, dt_detect_result *out, dt_status *st);
     void (*destroy)(void *self);
+    /* optional */
+    dt_code (*spawn)(void *self, const char *model, void **out, dt_status *st);
+    size_t (*item_floats)(void *self);
+    dt_code (*prepare)(void *self, const void *bytes, size_t len, const dt_image_limits *lim, float *dst,
+                       dt_prep_info *info, dt_status *st);
+    int (*max_batch)(void *self, void *wctx);
+    float *(*input)(void *self, void *wctx, int batch);
+    dt_code (*run)(void *self, void *wctx, int batch, dt_status *st);
+    dt_code (*decode)(void *self, void *wctx, int i, const dt_prep_info *info, const dt_detect_params *p,
+                      dt_detect_result *out, dt_status *st);
 } dt_server_backend_ops;
 
 typedef struct dt_server_backend {
@@ -128,11 +167,19 @@ int dt_server_port(const dt_server *s);
 /* Current state; on DT_SERVER_FAILED `why` (may be NULL) gets the load error. */
 dt_server_state dt_server_state_get(dt_server *s, dt_status *why);
 
-/* Requests waiting for a worker now (for tests and, later, metrics). */
+/* Requests admitted and not yet taken by an inference worker (all models). */
 int dt_server_queue_depth(dt_server *s);
 
-/* Stop accepting, finish in-flight requests (up to timeout_s), stop the
- * workers and the HTTP threads.  Idempotent; call from one thread. */
+/* Reload model `name` (NULL = every model) from disk in the background:
+ * loaded aside, swapped in when warm, the old one freed when its last
+ * request is done; a failed load keeps the old one (and is logged).
+ * DT_ENOTFOUND for an unknown name, DT_EUNSUPPORTED when the backend
+ * cannot reload. */
+dt_code dt_server_reload(dt_server *s, const char *name, dt_status *st);
+
+/* Stop accepting, finish in-flight requests (up to drain_timeout_s),
+ * answer what is still queued with 503, stop the workers and the HTTP
+ * threads.  Idempotent; call from one thread. */
 void dt_server_stop(dt_server *s);
 
 /* Stop if needed and release everything, the backend included. */

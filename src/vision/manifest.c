@@ -174,7 +174,7 @@ static dt_code get_floats(json_t *obj, const char *key, const char *where, int n
 static dt_code parse_preprocess(json_t *o, dt_manifest *m, dt_status *st)
 {
     static const char *const keys[] = {"width", "height", "resize", "interp", "pad", "channels", "layout",
-                                       "scale", "mean", "std", "round_size", NULL};
+                                       "scale", "mean", "std", "round_size", "by_factor", NULL};
     const char *w = "manifest preprocess";
     if (!json_is_object(o))
         return dt_fail(st, DT_EINVAL, "%s: must be an object", w);
@@ -198,6 +198,8 @@ static dt_code parse_preprocess(json_t *o, dt_manifest *m, dt_status *st)
         rc = get_floats(o, "std", w, 3, 3, p->std, NULL, st);
     if (rc == DT_OK)
         rc = get_bool(o, "round_size", w, &p->round_size, st);
+    if (rc == DT_OK)
+        rc = get_bool(o, "by_factor", w, &p->by_factor, st);
     if (rc != DT_OK)
         return rc;
     for (int c = 0; c < 3; c++)

@@ -12,7 +12,7 @@
  * Paths are relative to the manifest's directory.  preprocess keys: width,
  * height, resize (stretch | letterbox | letterbox_center | affine_center),
  * interp (linear | area), pad, channels (rgb | bgr), layout (nchw | nhwc),
- * scale, mean [3], std [3], round_size.  decoder keys: type, strides,
+ * scale, mean [3], std [3], round_size, by_factor.  decoder keys: type, strides,
  * reg_max, center_offset, decoded, activated, anchors [[w,h,...] per level],
  * obj_power, cls_power, num_classes; SSD: encoded, box_order (xyxy | yxyx
  * for decoded boxes, xywh | yxhw for offsets), normalized, variance [2],

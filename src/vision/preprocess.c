@@ -39,6 +39,7 @@ dt_code dt_preprocess_preset(const char *name, dt_preprocess *p, dt_status *st)
         /* CenterNet (TF.js): centred letterbox at integer offsets, zero pad, RGB raw, NHWC. */
         p->width = p->height = 512;
         p->resize = DT_RESIZE_LETTERBOX_CENTER;
+        p->by_factor = 1;
         p->nhwc = 1;
     } else if (!strcmp(name, "nanodet")) {
         /* NanoDet's validation warp: one centred affine map, border 0, BGR, ImageNet mean/std x255. */
@@ -114,8 +115,9 @@ void dt_preprocess_geometry(const dt_preprocess *p, int w, int h, dt_prep_geom *
         g->offset_y = (float)(0.5 * H - r * h / 2.0);
         return;
     }
-    int nw = p->round_size ? (int)lround(w * r) : (int)(w * r);
-    int nh = p->round_size ? (int)lround(h * r) : (int)(h * r);
+    /* cv2.resize(fx, fy) sizes with saturate_cast (round half to even). */
+    int nw = p->by_factor ? (int)lrint(w * r) : p->round_size ? (int)lround(w * r) : (int)(w * r);
+    int nh = p->by_factor ? (int)lrint(h * r) : p->round_size ? (int)lround(h * r) : (int)(h * r);
     g->nw = nw < 1 ? 1 : nw > W ? W : nw;
     g->nh = nh < 1 ? 1 : nh > H ? H : nh;
     if (p->resize == DT_RESIZE_LETTERBOX_CENTER) {
@@ -168,6 +170,10 @@ dt_code dt_preprocess_run(const dt_preprocess *p, const dt_image *img, float *ds
         rc = dt_warp_affine_u8(img->rgb, img->width, img->height, img->width * 3, 3, tmp, W, H, W * 3, M, pad8, st);
     } else if (p->interp == DT_INTERP_AREA) {
         rc = dt_resize_area_u8(img->rgb, img->width, img->height, img->width * 3, 3, tmp, cw, ch, cw * 3, st);
+    } else if (p->by_factor && p->resize != DT_RESIZE_STRETCH) {
+        double r = fmin((double)W / img->width, (double)H / img->height);
+        rc = dt_resize_linear_factor_u8(img->rgb, img->width, img->height, img->width * 3, 3, r, r, tmp, cw, ch, cw * 3,
+                                        st);
     } else {
         rc = dt_resize_linear_u8(img->rgb, img->width, img->height, img->width * 3, 3, tmp, cw, ch, cw * 3, st);
     }

@@ -6,11 +6,12 @@
  *   preset      resize                              interp  pad  order scale  mean/std          layout
  *   yolox       letterbox, top-left                 linear  114  BGR   1      -                 NCHW
  *   fastestdet  plain stretch                       area    -    BGR   1/255  -                 NCHW
- *   centernet   letterbox, centred (int offsets)    linear  0    RGB   1      -                 NHWC
+ *   centernet   letterbox, centred (int offsets)*   linear  0    RGB   1      -                 NHWC
  *   nanodet     affine warp, centred (float offset) linear  0    BGR   1      ImageNet*255 BGR  NCHW
  *   yolov5/v8   letterbox, centred (int offsets)    linear  114  RGB   1/255  -                 NCHW
  *   ssd         plain stretch                       linear  -    RGB   1/255  configurable      NHWC
  *
+ * (* resized with cv2.resize(fx=r, fy=r), see by_factor.)
  * value = (pixel * scale - mean[c]) / std[c], with mean/std given in the
  * output channel order.  Resampling is done on 8-bit pixels exactly as
  * OpenCV does (resize.h); the padding is a pixel value and is normalised
@@ -39,6 +40,8 @@ typedef struct dt_preprocess {
     dt_resize_mode resize;
     dt_interp interp;
     int round_size;   /* letterbox content size: 1 = round(w*r) (Ultralytics), 0 = int(w*r) (YOLOX) */
+    int by_factor;    /* letterbox resampled as cv2.resize(img, None, fx=r, fy=r): size round(w*r),
+                       * sampling grid from r itself rather than from the rounded size (CenterNet) */
     float pad;        /* pixel value (0..255) of padding / warp border */
     int bgr;          /* 1 = channel order B, G, R */
     int nhwc;         /* 1 = NHWC, 0 = NCHW */

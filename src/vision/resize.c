@@ -278,7 +278,7 @@ static dt_code check_args(const uint8_t *src, int sw, int sh, int cn, const uint
 /* hal::resize's choice between the fast/general area paths and the
  * bilinear paths (shared by INTER_LINEAR and INTER_AREA). */
 static dt_code resize_dispatch(const uint8_t *src, int sw, int sh, int sstride, int cn, uint8_t *dst, int dw,
-                               int dh, int dstride, int area, dt_status *st)
+                               int dh, int dstride, int area, double fx, double fy, dt_status *st)
 {
     dt_code rc = check_args(src, sw, sh, cn, dst, dw, dh, st);
     if (rc != DT_OK)
@@ -287,7 +287,7 @@ static dt_code resize_dispatch(const uint8_t *src, int sw, int sh, int sstride, 
         copy_rows(src, sstride, dst, dstride, sw, sh, cn);
         return DT_OK;
     }
-    double inv_x = (double)dw / sw, inv_y = (double)dh / sh;
+    double inv_x = fx > 0 ? fx : (double)dw / sw, inv_y = fy > 0 ? fy : (double)dh / sh;
     double scale_x = 1. / inv_x, scale_y = 1. / inv_y;
     int isx = cv_round(scale_x), isy = cv_round(scale_y);
     int fast = fabs(scale_x - isx) < DBL_EPSILON && fabs(scale_y - isy) < DBL_EPSILON;
@@ -306,13 +306,21 @@ static dt_code resize_dispatch(const uint8_t *src, int sw, int sh, int sstride, 
 dt_code dt_resize_linear_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, uint8_t *dst, int dw, int dh,
                             int dstride, dt_status *st)
 {
-    return resize_dispatch(src, sw, sh, sstride, cn, dst, dw, dh, dstride, 0, st);
+    return resize_dispatch(src, sw, sh, sstride, cn, dst, dw, dh, dstride, 0, 0., 0., st);
 }
 
 dt_code dt_resize_area_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, uint8_t *dst, int dw, int dh,
                           int dstride, dt_status *st)
 {
-    return resize_dispatch(src, sw, sh, sstride, cn, dst, dw, dh, dstride, 1, st);
+    return resize_dispatch(src, sw, sh, sstride, cn, dst, dw, dh, dstride, 1, 0., 0., st);
+}
+
+dt_code dt_resize_linear_factor_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, double fx, double fy,
+                                   uint8_t *dst, int dw, int dh, int dstride, dt_status *st)
+{
+    if (!(fx > 0) || !(fy > 0))
+        return dt_fail(st, DT_EINVAL, "resize: invalid scale factors");
+    return resize_dispatch(src, sw, sh, sstride, cn, dst, dw, dh, dstride, 0, fx, fy, st);
 }
 
 /* ---- warpAffine --------------------------------------------------------------- */

@@ -19,6 +19,12 @@
 dt_code dt_resize_linear_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, uint8_t *dst, int dw, int dh,
                             int dstride, dt_status *st);
 
+/* cv2.resize(src, None, fx=fx, fy=fy, interpolation=INTER_LINEAR): the
+ * sampling follows the factors, not the rounded size (dw = round(sw * fx),
+ * dh = round(sh * fy) is what OpenCV allocates). */
+dt_code dt_resize_linear_factor_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, double fx, double fy,
+                                   uint8_t *dst, int dw, int dh, int dstride, dt_status *st);
+
 /* cv2.resize(src, (dw, dh), interpolation=INTER_AREA). */
 dt_code dt_resize_area_u8(const uint8_t *src, int sw, int sh, int sstride, int cn, uint8_t *dst, int dw, int dh,
                           int dstride, dt_status *st);

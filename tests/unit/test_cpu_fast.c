@@ -415,6 +415,152 @@ static void test_activations(void)
     }
 }
 
+
+/* ---- other fast kernels against the reference ---------------------------- */
+
+/* Run node ni of g (input 0 = x, other inputs constants) with dt_cpu_select's
+ * kernel and with the reference; 1 when they agree within tol. */
+static int node_vs_ref(dt_graph *g, int ni, const float *x, double tol, const char *desc)
+{
+    dt_status st;
+    dt_node *node = &g->nodes[ni];
+    const dt_opdef *def = dt_opdef_get(node->op);
+    if (!def || !def->ref || !def->infer)
+        return 1; /* reference not there yet */
+    if (def->infer(g, node, &st) != DT_OK) {
+        CHECKF(0, "infer failed: %s: %s", st.msg, desc);
+        return 0;
+    }
+    size_t ref_scratch = node->scratch_bytes;
+    const dt_cpu_kernel *k = dt_cpu_select(g, node);
+    CHECKF(k != NULL, "no fast kernel for %s", desc);
+    if (!k)
+        return 0;
+    if (k->prepare(g, node, &st) != DT_OK) {
+        CHECKF(0, "prepare failed: %s: %s", st.msg, desc);
+        return 0;
+    }
+    dt_tensor tin[4];
+    const dt_tensor *ins[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < node->n_in && i < 4; i++) {
+        if (node->in[i] < 0)
+            continue;
+        tin[i] = dt_value_view(&g->values[node->in[i]]);
+        ins[i] = &tin[i];
+    }
+    tin[0].data = (void *)x;
+    dt_tensor ty = dt_value_view(&g->values[node->out[0]]);
+    size_t yn = (size_t)dt_tensor_numel(&ty);
+    float *y = guarded(yn), *r = dt_malloc(yn * sizeof(float));
+    size_t sn = (node->scratch_bytes > ref_scratch ? node->scratch_bytes : ref_scratch) + 64;
+    float *scr = guarded((sn + 3) / 4);
+    dt_tensor *outs[1] = {&ty};
+    int ok = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        ty.data = y;
+        dt_kctx ctx = {pass ? g_pool : NULL, scr, node->scratch_bytes};
+        CHECK(k->run(node, ins, node->n_in, outs, 1, &ctx, &st) == DT_OK);
+        ty.data = r;
+        dt_kctx rctx = {NULL, scr, ref_scratch};
+        CHECK(def->ref(node, ins, node->n_in, outs, 1, &rctx, &st) == DT_OK);
+        double md = 0;
+        for (size_t i = 0; i < yn; i++) {
+            double d = fabs((double)y[i] - r[i]);
+            if (!(d <= md))
+                md = d;
+        }
+        if (!(md <= tol)) {
+            CHECKF(0, "kernel '%s' vs reference: diff %g: %s", k->name, md, desc);
+            ok = 0;
+        }
+        if (!guards_ok(y, yn) || !guards_ok(scr, (sn + 3) / 4)) {
+            CHECKF(0, "kernel '%s' wrote outside its output/scratch: %s", k->name, desc);
+            ok = 0;
+        }
+        g_checked++;
+    }
+    guarded_free(y);
+    guarded_free(scr);
+    dt_free(r);
+    return ok;
+}
+
+static void test_maxpool(void)
+{
+    unsigned seed = 5;
+    struct { int nhwc, N, C, H, W, KH, KW, SH, SW, PT, PL, PB, PR, ceil; } cs[] = {
+        {0, 1, 128, 13, 13, 13, 13, 1, 1, 6, 6, 6, 6, 0}, {0, 1, 128, 13, 13, 5, 5, 1, 1, 2, 2, 2, 2, 0},
+        {0, 1, 24, 37, 35, 3, 3, 2, 2, 1, 1, 1, 1, 0},    {0, 2, 3, 20, 21, 2, 2, 2, 2, 0, 0, 0, 0, 1},
+        {0, 1, 5, 9, 30, 3, 1, 1, 1, 1, 0, 1, 0, 0},      {1, 1, 19, 13, 12, 3, 3, 2, 2, 1, 1, 1, 1, 0},
+        {1, 2, 64, 9, 9, 5, 5, 1, 1, 2, 2, 2, 2, 0},      {0, 1, 7, 11, 11, 3, 3, 3, 3, 0, 0, 0, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int64_t xd[4] = {cs[i].N, cs[i].nhwc ? cs[i].H : cs[i].C, cs[i].nhwc ? cs[i].W : cs[i].H,
+                         cs[i].nhwc ? cs[i].C : cs[i].W};
+        int xv = dt_graph_add_value(g, "x", DT_F32, 4, xd, &st);
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, DT_OP_MaxPool, "mp", 1, &xv, 1, &yv, &st);
+        int64_t k[2] = {cs[i].KH, cs[i].KW}, s2[2] = {cs[i].SH, cs[i].SW};
+        int64_t p[4] = {cs[i].PT, cs[i].PL, cs[i].PB, cs[i].PR};
+        dt_node_set_ints(g, ni, "kernel_shape", k, 2, &st);
+        dt_node_set_ints(g, ni, "strides", s2, 2, &st);
+        dt_node_set_ints(g, ni, "pads", p, 4, &st);
+        dt_node_set_int(g, ni, "ceil_mode", cs[i].ceil, &st);
+        if (cs[i].nhwc)
+            dt_node_set_string(g, ni, "layout", "NHWC", &st);
+        size_t xn = (size_t)cs[i].N * cs[i].C * cs[i].H * cs[i].W;
+        float *x = dt_malloc(xn * sizeof(float));
+        for (size_t j = 0; j < xn; j++)
+            x[j] = tl_randf(&seed, -3.f, 3.f);
+        char desc[128];
+        snprintf(desc, sizeof desc, "MaxPool case %zu", i);
+        node_vs_ref(g, ni, x, 0.0, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
+static void test_resize(void)
+{
+    unsigned seed = 6;
+    struct { int N, C, H, W; float sh, sw; const char *ct, *nm; int nhwc; } cs[] = {
+        {1, 64, 13, 13, 2.f, 2.f, "asymmetric", "floor", 0},
+        {1, 8, 7, 9, 3.f, 2.f, "half_pixel", "round_prefer_floor", 0},
+        {2, 5, 10, 11, 0.5f, 1.5f, "align_corners", "round_prefer_ceil", 0},
+        {1, 6, 5, 4, 2.f, 2.f, "asymmetric", "floor", 1},
+        {1, 3, 9, 9, 1.7f, 2.3f, "pytorch_half_pixel", "ceil", 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int nhwc = cs[i].nhwc;
+        int64_t xd[4] = {cs[i].N, nhwc ? cs[i].H : cs[i].C, nhwc ? cs[i].W : cs[i].H, nhwc ? cs[i].C : cs[i].W};
+        float sc[4] = {1.f, nhwc ? cs[i].sh : 1.f, nhwc ? cs[i].sw : cs[i].sh, nhwc ? 1.f : cs[i].sw};
+        int64_t sd[1] = {4}, rd[1] = {0};
+        int ins[3];
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 4, xd, &st);
+        ins[1] = dt_graph_add_const(g, "roi", DT_F32, 1, rd, NULL, &st);
+        ins[2] = dt_graph_add_const(g, "scales", DT_F32, 1, sd, sc, &st);
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, DT_OP_Resize, "rz", 3, ins, 1, &yv, &st);
+        dt_node_set_string(g, ni, "mode", "nearest", &st);
+        dt_node_set_string(g, ni, "coordinate_transformation_mode", cs[i].ct, &st);
+        dt_node_set_string(g, ni, "nearest_mode", cs[i].nm, &st);
+        g->nodes[ni].opset = 13;
+        size_t xn = (size_t)cs[i].N * cs[i].C * cs[i].H * cs[i].W;
+        float *x = dt_malloc(xn * sizeof(float));
+        for (size_t j = 0; j < xn; j++)
+            x[j] = tl_randf(&seed, -3.f, 3.f);
+        char desc[128];
+        snprintf(desc, sizeof desc, "Resize case %zu", i);
+        node_vs_ref(g, ni, x, 0.0, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
 int main(void)
 {
     dt_status st;
@@ -423,6 +569,8 @@ int main(void)
     RUN(test_model_shapes);
     RUN(test_random_shapes);
     RUN(test_activations);
+    RUN(test_maxpool);
+    RUN(test_resize);
     fprintf(stderr, "%d kernel runs checked\n", g_checked);
     dt_pool_free(g_pool);
     return tl_summary();

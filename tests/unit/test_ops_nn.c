@@ -692,6 +692,40 @@ static void test_convtranspose_random(void)
     }
 }
 
+static void test_convtranspose_nhwc(void)
+{
+    int N = 2, C = 4, M = 6, H = 5, W = 3;
+    float *x = rand_buf(N * C * H * W), *w = rand_buf(C * 3 * 3 * 2), *b = rand_buf(M);
+    float *y[2];
+    for (int nhwc = 0; nhwc < 2; nhwc++) {
+        float *xin = nhwc ? to_nhwc(x, N, C, H * W) : x;
+        nt t;
+        nt_init(&t);
+        nt_in(&t, DT_F32, 4, nhwc ? DIMS(I(N), I(H), I(W), I(C)) : DIMS(I(N), I(C), I(H), I(W)), xin);
+        nt_const(&t, DT_F32, 4, DIMS(I(C), I(3), I(3), I(2)), w);
+        nt_const(&t, DT_F32, 1, DIMS(I(M)), b);
+        nt_node(&t, DT_OP_ConvTranspose, 1);
+        nt_int(&t, "group", 2);
+        nt_ints(&t, "strides", 2, DIMS(I(2), I(3)));
+        nt_ints(&t, "pads", 4, DIMS(I(1), I(0), I(0), I(1)));
+        if (nhwc)
+            nt_str(&t, "layout", "NHWC");
+        CHECK(nt_go(&t) == DT_OK);
+        /* H: 4*2+3-1 = 10, W: 2*3+2-1 = 7 */
+        CHECK(shape_is(nt_outv(&t, 0), 4, nhwc ? DIMS(I(N), I(10), I(7), I(M)) : DIMS(I(N), I(M), I(10), I(7))));
+        y[nhwc] = nhwc ? from_nhwc(nt_outf(&t, 0), N, M, 70) : memcpy(malloc(N * M * 70 * 4), nt_outf(&t, 0), N * M * 70 * 4);
+        nt_free(&t);
+        if (nhwc)
+            free(xin);
+    }
+    CHECK(max_abs_diff(y[0], y[1], N * M * 70) < 1e-6);
+    free(y[0]);
+    free(y[1]);
+    free(x);
+    free(w);
+    free(b);
+}
+
 static void test_convtranspose_output_shape(void)
 {
     /* output_shape [10, 9] from 5x4, stride 2, k3: full = 11 x 9 + ... */
@@ -1334,7 +1368,19 @@ static void test_matmul(void)
         free(a);
         free(b);
     }
+    /* fused activation on MatMul */
+    float a[6] = {1, -2, 3, -4, 5, -6}, b[2] = {1, 1};
     nt t;
+    nt_init(&t);
+    nt_in(&t, DT_F32, 2, DIMS(I(3), I(2)), a);
+    nt_in(&t, DT_F32, 2, DIMS(I(2), I(1)), b);
+    nt_node(&t, DT_OP_MatMul, 1);
+    nt_act(&t, &g_acts[2]); /* LeakyRelu 0.1 */
+    CHECK(nt_go(&t) == DT_OK);
+    CHECK_NEAR(nt_outf(&t, 0)[0], -0.1, 1e-6);
+    CHECK_NEAR(nt_outf(&t, 0)[1], -0.1, 1e-6);
+    CHECK_NEAR(nt_outf(&t, 0)[2], -0.1, 1e-6);
+    nt_free(&t);
     nt_init(&t);
     nt_in(&t, DT_F32, 2, DIMS(I(3), I(4)), NULL);
     nt_in(&t, DT_F32, 2, DIMS(I(5), I(2)), NULL);
@@ -1720,6 +1766,7 @@ int main(void)
     RUN(test_conv_unknown_batch);
     RUN(test_conv_errors);
     RUN(test_convtranspose_random);
+    RUN(test_convtranspose_nhwc);
     RUN(test_convtranspose_output_shape);
     RUN(test_pools_random);
     RUN(test_maxpool_indices);

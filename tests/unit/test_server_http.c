@@ -672,6 +672,10 @@ static void test_bind_failure(void)
     dt_server *s2 = NULL;
     dt_status st;
     CHECK(dt_server_start(&cfg, be, &s2, &st) == DT_EIO && s2 == NULL && strstr(st.msg, "in use"));
+    cfg.port = 0;
+    snprintf(cfg.entry_point, sizeof cfg.entry_point, "/v1/detect");
+    CHECK(dt_server_start(&cfg, be, &s2, &st) == DT_EINVAL && s2 == NULL && strstr(st.msg, "built-in"));
+    snprintf(cfg.entry_point, sizeof cfg.entry_point, "/predict");
     snprintf(cfg.host, sizeof cfg.host, "no.such.host.invalid");
     CHECK(dt_server_start(&cfg, be, &s2, &st) != DT_OK && s2 == NULL);
     set_flag(&f, &f.load_open);

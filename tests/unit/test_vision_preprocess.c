@@ -65,12 +65,18 @@ static void test_geometry(void)
     dt_preprocess_preset("centernet", &p, NULL);
     dt_preprocess_geometry(&p, 640, 480, &g);
     CHECK(g.nw == 512 && g.nh == 384 && g.ox == 0 && g.oy == 64 && g.offset_y == 64.f);
-    /* 500x333: r = 1.024, 512 x int(340.99) = 340, offset (512-340)/2 = 86. */
+    /* 500x333: r = 1.024; resized as cv2.resize(fx=r, fy=r): 512 x round(340.99) = 341,
+     * offset (512-341)//2 = 85. */
+    CHECK(p.by_factor);
     dt_preprocess_geometry(&p, 500, 333, &g);
-    CHECK(g.nw == 512 && g.nh == 340 && g.oy == 86);
-    /* 333 x 500 portrait: odd padding 512-340 = 172 -> 86 left. */
+    CHECK(g.nw == 512 && g.nh == 341 && g.oy == 85);
+    /* 333 x 500 portrait: odd padding 512-341 = 171 -> 85 left. */
     dt_preprocess_geometry(&p, 333, 500, &g);
-    CHECK(g.nw == 340 && g.nh == 512 && g.ox == 86 && g.oy == 0);
+    CHECK(g.nw == 341 && g.nh == 512 && g.ox == 85 && g.oy == 0);
+    /* Sized by int(h*r) (YOLOX style) instead: 340, offset 86. */
+    p.by_factor = 0;
+    dt_preprocess_geometry(&p, 500, 333, &g);
+    CHECK(g.nh == 340 && g.oy == 86);
     /* Ultralytics rounds the size: 341, offset (512-341)/2 = 85. */
     p.round_size = 1;
     dt_preprocess_geometry(&p, 500, 333, &g);

@@ -123,6 +123,18 @@ static void test_hand_cases(void)
         all &= out[i] == 77;
     CHECK(all);
     free(img);
+    /* Resizing by factor: with a rounded size (426 * 0.8 = 340.8 -> 341) the
+     * vertical grid follows 0.8, not 341/426 (checked against CenterNet's
+     * reference detections by test_accuracy.sh). */
+    uint8_t *big = rand_img(640, 426, &seed, 1);
+    uint8_t *f1 = malloc(512 * 341 * 3), *f2 = malloc(512 * 341 * 3);
+    CHECK(dt_resize_linear_factor_u8(big, 640, 426, 640 * 3, 3, 0.8, 0.8, f1, 512, 341, 512 * 3, NULL) == DT_OK);
+    CHECK(dt_resize_linear_u8(big, 640, 426, 640 * 3, 3, f2, 512, 341, 512 * 3, NULL) == DT_OK);
+    CHECK(memcmp(f1, f2, 512 * 341 * 3) != 0);
+    CHECK(dt_resize_linear_factor_u8(big, 640, 426, 640 * 3, 3, 0, 0.8, f1, 512, 341, 512 * 3, NULL) == DT_EINVAL);
+    free(big);
+    free(f1);
+    free(f2);
     /* Bad arguments are errors. */
     dt_status st = {0};
     CHECK(dt_resize_linear_u8(s1, 0, 1, 6, 3, d1, 4, 1, 12, &st) == DT_EINVAL);

@@ -29,6 +29,7 @@ typedef __m256i vmk;
 #define vadd _mm256_add_ps
 #define vsub _mm256_sub_ps
 #define vmul _mm256_mul_ps
+#define vdiv _mm256_div_ps
 #define vmin _mm256_min_ps
 #define vmax _mm256_max_ps
 #define vfma(a, b, c) _mm256_fmadd_ps((a), (b), (c))

@@ -30,6 +30,7 @@ typedef __mmask16 vmk;
 #define vadd _mm512_add_ps
 #define vsub _mm512_sub_ps
 #define vmul _mm512_mul_ps
+#define vdiv _mm512_div_ps
 #define vmin _mm512_min_ps
 #define vmax _mm512_max_ps
 #define vfma(a, b, c) _mm512_fmadd_ps((a), (b), (c))

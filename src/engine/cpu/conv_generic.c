@@ -28,6 +28,7 @@ typedef int vmk;
 #define vadd(a, b) ((a) + (b))
 #define vsub(a, b) ((a) - (b))
 #define vmul(a, b) ((a) * (b))
+#define vdiv(a, b) ((a) / (b))
 #define vmin(a, b) ((a) < (b) ? (a) : (b))
 #define vmax(a, b) ((a) > (b) ? (a) : (b))
 #define vfma(a, b, c) ((a) * (b) + (c))

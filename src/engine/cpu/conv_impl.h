@@ -63,4 +63,12 @@ void dt_conv_run_avx2(const dt_conv *cv, const float *x, float *y, void *scratch
 void dt_conv_run_avx512(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
                         dt_pool *pool);
 
+/* Elementwise kernels of the same instantiations (eltwise_fast.c). */
+void dt_fast_act_generic(const dt_act_params *p, const float *x, float *y, int64_t n);
+void dt_fast_act_avx2(const dt_act_params *p, const float *x, float *y, int64_t n);
+void dt_fast_act_avx512(const dt_act_params *p, const float *x, float *y, int64_t n);
+void dt_fast_binary_generic(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
+void dt_fast_binary_avx2(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
+void dt_fast_binary_avx512(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
+
 #endif

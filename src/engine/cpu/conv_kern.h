@@ -46,24 +46,23 @@ AI vf vexp(vf x)
     return vscale2(p, n);
 }
 
-/* sigmoid(x) from e = exp(-|x|) in (0, 1]: f = e / (1 + e) is sigmoid(-|x|),
- * so sigmoid(x) = x < 0 ? f : 1 - f.  exp by 2^n * (1 + t p(t)), t in
- * [-ln2/2, ln2/2], p a degree-4 fit (relative error 1.7e-7); -|x| is
- * clamped so that 2^n stays a normal float on every ISA. */
+/* sigmoid(x) = 1 / (1 + e), e = exp(-x) = 2^n (1 - u q(u)), with x clamped to
+ * [-87, 87] (e and 1/(1+e) stay normal floats), n = round(-x log2 e),
+ * u = x + n ln2 in [-ln2/2, ln2/2] (so exp(-x) = 2^n exp(-u)) and q a
+ * degree-4 fit of (1 - exp(-u)) / u (relative error 1.7e-7). */
 AI vf vsigmoid(vf x)
 {
-    vf z = vmax(vnegabs(x), vset1(-87.0f));
-    vf n = vround(vmul(z, vset1(1.44269504088896341f)));
-    vf t = vfnma(n, vset1(0.693359375f), z);
-    t = vfnma(n, vset1(-2.12194440e-4f), t);
-    vf p = vset1(0x1.0fa82ep-7f);
-    p = vfma(p, t, vset1(0x1.573a56p-5f));
-    p = vfma(p, t, vset1(0x1.555a6ap-3f));
-    p = vfma(p, t, vset1(0x1.fffdc6p-2f));
-    p = vfma(p, t, vset1(0x1.fffff6p-1f));
-    vf e = vscale2(vfma(t, p, vset1(1.f)), n);
-    vf f = vmul(e, vrcp(vadd(e, vset1(1.f))));
-    return vselneg(x, vsub(vset1(1.f), f), f);
+    x = vmin(vmax(x, vset1(-87.0f)), vset1(87.0f));
+    vf n = vround(vmul(x, vset1(-1.44269504088896341f)));
+    vf u = vfma(n, vset1(0.693359375f), x);
+    u = vfma(n, vset1(-2.12194440e-4f), u);
+    vf q = vset1(0x1.0fa82ep-7f);
+    q = vfma(q, u, vset1(-0x1.573a56p-5f));
+    q = vfma(q, u, vset1(0x1.555a6ap-3f));
+    q = vfma(q, u, vset1(-0x1.fffdc6p-2f));
+    q = vfma(q, u, vset1(0x1.fffff6p-1f));
+    vf e = vscale2(vfnma(u, q, vset1(1.f)), n);
+    return vrcp(vadd(e, vset1(1.f)));
 }
 
 AI vf vact(vf x, const dt_act_params *p)
@@ -700,6 +699,77 @@ static void dw_nhwc_rows(void *arg, int64_t r0, int64_t r1)
                 }
             }
         }
+    }
+}
+
+/* ---- elementwise (eltwise_fast.c) ---------------------------------------- */
+
+void ISA_FN(dt_fast_act)(const dt_act_params *p, const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 4 * VL <= n; i += 4 * VL) {
+        vf a[4][1];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+            a[k][0] = vload(x + i + k * VL);
+        ACT_BLOCK(a, 4, 1, p);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+            vstore(y + i + k * VL, a[k][0]);
+    }
+    for (; i < n; i += VL) {
+        int64_t r = n - i < VL ? n - i : VL;
+        vmk m = vmask_n((int)r);
+        vf a[1][1] = {{r == VL ? vload(x + i) : vloadm(x + i, m)}};
+        ACT_BLOCK(a, 1, 1, p);
+        if (r == VL)
+            vstore(y + i, a[0][0]);
+        else
+            vstorem(y + i, m, a[0][0]);
+    }
+}
+
+/* y[i] = a[i*sa] op b[i*sb], sa/sb 1 (a vector) or 0 (one value); op 0 add,
+ * 1 sub, 2 mul, 3 div. */
+AI vf bin_op(int op, vf a, vf b)
+{
+    switch (op) {
+    case 0: return vadd(a, b);
+    case 1: return vsub(a, b);
+    case 2: return vmul(a, b);
+    default: return vdiv(a, b);
+    }
+}
+
+AI void bin_body(const int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n)
+{
+    vf av = vset1(a[0]), bv = vset1(b[0]);
+    int64_t i = 0;
+    for (; i + 2 * VL <= n; i += 2 * VL) {
+        vf a0 = sa ? vload(a + i) : av, a1 = sa ? vload(a + i + VL) : av;
+        vf b0 = sb ? vload(b + i) : bv, b1 = sb ? vload(b + i + VL) : bv;
+        vstore(y + i, bin_op(op, a0, b0));
+        vstore(y + i + VL, bin_op(op, a1, b1));
+    }
+    for (; i < n; i += VL) {
+        int64_t r = n - i < VL ? n - i : VL;
+        vmk m = vmask_n((int)r);
+        vf a0 = sa ? (r == VL ? vload(a + i) : vloadm(a + i, m)) : av;
+        vf b0 = sb ? (r == VL ? vload(b + i) : vloadm(b + i, m)) : bv;
+        if (r == VL)
+            vstore(y + i, bin_op(op, a0, b0));
+        else
+            vstorem(y + i, m, bin_op(op, a0, b0));
+    }
+}
+
+void ISA_FN(dt_fast_binary)(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n)
+{
+    switch (op) {
+    case 0: bin_body(0, a, sa, b, sb, y, n); break;
+    case 1: bin_body(1, a, sa, b, sb, y, n); break;
+    case 2: bin_body(2, a, sa, b, sb, y, n); break;
+    default: bin_body(3, a, sa, b, sb, y, n); break;
     }
 }
 

@@ -42,3 +42,40 @@ void dt_fast_fill_avx512(float *dst, float v, int64_t n)
     if (i < n)
         _mm512_mask_storeu_ps(dst + i, (__mmask16)((1u << (n - i)) - 1u), x);
 }
+
+void dt_fast_colsum_avx512(const float *x, int64_t rows, int64_t stride, int64_t cols, float *out)
+{
+    for (int64_t c0 = 0; c0 < cols; c0 += 64) {
+        int64_t nc = cols - c0 < 64 ? cols - c0 : 64;
+        __mmask16 m[4];
+        __m512 a[4];
+        for (int v = 0; v < 4; v++) {
+            int64_t l = nc - 16 * v;
+            m[v] = l >= 16 ? (__mmask16)0xffff : l > 0 ? (__mmask16)((1u << l) - 1u) : 0;
+            a[v] = _mm512_setzero_ps();
+        }
+        const float *p = x + c0;
+        for (int64_t r = 0; r < rows; r++, p += stride)
+            for (int v = 0; v < 4; v++)
+                a[v] = _mm512_add_ps(a[v], _mm512_maskz_loadu_ps(m[v], p + 16 * v));
+        for (int v = 0; v < 4; v++)
+            _mm512_mask_storeu_ps(out + c0 + 16 * v, m[v], a[v]);
+    }
+}
+
+float dt_fast_sum_avx512(const float *x, int64_t n)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m, x + i));
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}

@@ -17,6 +17,23 @@ const dt_cpu_kernel *dt_cpu_select(const dt_graph *g, const dt_node *n)
         return dt_cpu_maxpool_select(g, n);
     case DT_OP_Resize:
         return dt_cpu_resize_select(g, n);
+    case DT_OP_TopK:
+        return dt_cpu_topk_select(g, n);
+    case DT_OP_ReduceMean:
+    case DT_OP_ReduceSum:
+        return dt_cpu_reduce_select(g, n);
+    case DT_OP_Relu:
+    case DT_OP_Clip:
+    case DT_OP_Sigmoid:
+    case DT_OP_HardSigmoid:
+    case DT_OP_HardSwish:
+    case DT_OP_LeakyRelu:
+    case DT_OP_Tanh:
+    case DT_OP_Add:
+    case DT_OP_Sub:
+    case DT_OP_Mul:
+    case DT_OP_Div:
+        return dt_cpu_eltwise_select(g, n);
     default:
         return NULL;
     }

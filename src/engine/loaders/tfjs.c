@@ -256,9 +256,14 @@ static int attr_list_i(tctx *c, const char *name, int64_t *out, int cap)
     json_t *l = attr_field(c, name, "list");
     if (!l)
         return -1;
-    json_t *arr = json_is_object(l) ? json_object_get(l, "i") : NULL;
+    if (!json_is_object(l)) {
+        if (!c->bad_attr)
+            c->bad_attr = name;
+        return -1;
+    }
+    json_t *arr = json_object_get(l, "i");
     if (!arr)
-        return json_is_object(l) ? 0 : (c->bad_attr = c->bad_attr ? c->bad_attr : name, -1);
+        return 0; /* protobuf omits empty lists */
     if (!json_is_array(arr) || (int)json_array_size(arr) > cap) {
         if (!c->bad_attr)
             c->bad_attr = name;
@@ -484,10 +489,12 @@ static dt_code need(tctx *c, int n_in, int want)
             return c->st->code != DT_OK ? c->st->code : DT_EINTERNAL;                                              \
     } while (0)
 
-static dt_code clip_node(tctx *c, int nd, float lo, float hi)
+/* A float32 scalar constant shared by the whole graph ('_' never starts a TF
+ * node name, so these cannot collide with the model's). */
+static int shared_f32(tctx *c, const char *name, float v)
 {
-    TRY(dt_node_set_float(c->g, nd, "min", lo, c->st));
-    return dt_node_set_float(c->g, nd, "max", hi, c->st);
+    int id = dt_graph_find(c->g, name);
+    return id >= 0 ? id : dt_graph_add_const(c->g, name, DT_F32, 0, NULL, &v, c->st);
 }
 
 /* Emit an activation by TF name on x; writes to out (or a helper if out < 0).
@@ -498,9 +505,11 @@ static int emit_act(tctx *c, const char *act, int x, int extra, float alpha, int
     if (!strcmp(act, "Relu"))
         r = emit(c, DT_OP_Relu, "relu", 1, &x, out, &nd);
     else if (!strcmp(act, "Relu6")) {
-        r = emit(c, DT_OP_Clip, "relu6", 1, &x, out, &nd);
-        if (r >= 0 && clip_node(c, nd, 0.f, 6.f))
+        /* Clip-11 form (min/max inputs): what kernels of the latest opset read */
+        int cin[3] = {x, shared_f32(c, "_tfjs#zero", 0.f), shared_f32(c, "_tfjs#six", 6.f)};
+        if (cin[1] < 0 || cin[2] < 0)
             return -1;
+        r = emit(c, DT_OP_Clip, "relu6", 3, cin, out, &nd);
     } else if (!strcmp(act, "LeakyRelu")) {
         r = emit(c, DT_OP_LeakyRelu, "leakyrelu", 1, &x, out, &nd);
         if (r >= 0 && dt_node_set_float(c->g, nd, "alpha", alpha, c->st))

@@ -167,6 +167,7 @@ static void conv_task(void *arg, int64_t begin, int64_t end)
         float *yb = j->y + bi * j->ys.sN + m * j->ys.sC;
         const int64_t ysS = j->ys.sS, xsS = j->xs.sS;
         const float bias = j->b ? j->b[m] : 0.f;
+        const int unit = ysS == 1 && xsS == 1 && j->S[2] == 1;
         for (int64_t s = 0; s < j->ys.S; s++)
             yb[s * ysS] = bias;
         for (int64_t c = 0; c < j->Cg; c++) {
@@ -194,8 +195,12 @@ static void conv_task(void *arg, int64_t begin, int64_t end)
                                     continue;
                                 float *yr = yb + (od * j->O[1] + oh) * j->O[2] * ysS;
                                 const float *xr = xb + (id * j->I[1] + ih) * j->I[2] * xsS;
-                                for (int64_t ow = lo; ow < hi; ow++)
-                                    yr[ow * ysS] += wv * xr[(ow * j->S[2] + off) * xsS];
+                                if (unit) /* same loop, unit strides: lets the compiler vectorise */
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow] += wv * xr[ow + off];
+                                else
+                                    for (int64_t ow = lo; ow < hi; ow++)
+                                        yr[ow * ysS] += wv * xr[(ow * j->S[2] + off) * xsS];
                             }
                         }
                     }

@@ -127,6 +127,10 @@ dt_code dt_nn_ref_BatchNormalization(const dt_node *n, const dt_tensor *const *i
     j.y = out[0]->data;
     j.eps = dt_attr_float(n, "epsilon", 1e-5f);
     dt_pool_for(ctx ? ctx->pool : NULL, j.sp.N * j.sp.C, 1, bn_task, &j);
+    /* training outputs are unused (infer refuses otherwise): zero them */
+    for (int i = 1; i < n_out; i++)
+        if (out[i] && out[i]->data)
+            memset(out[i]->data, 0, dt_tensor_nbytes(out[i]));
     return DT_OK;
 }
 

@@ -203,14 +203,19 @@ static dt_code pool_ref(const dt_node *n, const dt_tensor *const *in, int n_in, 
     nn_sp_from_dims(ps.out_nd, ps.out_dims, ps.nhwc, &j.ys);
     j.is_max = is_max;
     j.include_pad = (int)dt_attr_int(n, "count_include_pad", 0);
-    if (is_max && n_out > 1 && out[1]) {
-        if (out[1]->dtype != DT_I64)
-            return nn_fail(st, DT_EINVAL, n, "Indices output must be int64");
+    if (is_max && n_out > 1 && out[1] && out[1]->data) {
+        if (out[1]->dtype != DT_I64 || dt_tensor_numel(out[1]) != dt_tensor_numel(out[0]))
+            return nn_fail(st, DT_EINVAL, n, "Indices output must be int64 shaped like Y");
         int64_t so = dt_attr_int(n, "storage_order", 0);
-        if (ps.nhwc || (so != 0 && ps.nsp > 2))
-            return nn_fail(st, DT_EUNSUPPORTED, n, "Indices output only for NCHW (storage_order=1: up to 2-D)");
-        j.idx = out[1]->data;
-        j.col_major = so != 0;
+        if (ps.nhwc || (so != 0 && ps.nsp > 2)) {
+            /* unsupported form: infer refused it if the output is used */
+            int64_t *p = out[1]->data;
+            for (int64_t i = 0; i < dt_tensor_numel(out[1]); i++)
+                p[i] = -1;
+        } else {
+            j.idx = out[1]->data;
+            j.col_major = so != 0;
+        }
     }
     int64_t pb[NN_MAX_SP], pe[NN_MAX_SP];
     for (int i = 0; i < ps.nsp; i++) {

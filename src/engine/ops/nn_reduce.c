@@ -518,6 +518,12 @@ static int topk_i_asc(const void *pa, const void *pb)
     return c ? c : idx_cmp(a, b);
 }
 
+/* Selection keeps the k best entries of a line in a heap whose root is the
+ * worst one kept (O(L log k)); a full sort of a 1.3M-element line for k=100
+ * (centernet's heatmap) would cost tens of milliseconds. */
+static int topk_use_heap(int64_t L, int64_t k) { return k > 0 && k * 8 < L; }
+static int64_t topk_tasks(int64_t n_lines) { return n_lines < NN_TASKS ? (n_lines > 0 ? n_lines : 1) : NN_TASKS; }
+
 /* k from input 1 (any opset) or the attribute k (opset 1-9). */
 static dt_code topk_params(const dt_node *n, int rank, const int64_t *dims, const dt_tensor *kt, int *axis,
                            int64_t *k, dt_status *st)
@@ -578,30 +584,85 @@ dt_code dt_nn_infer_TopK(dt_graph *g, dt_node *n, dt_status *st)
     dt_value_set(y, x->dtype, x->ndim, dims);
     if (yi)
         dt_value_set(yi, DT_I64, x->ndim, dims);
-    n->scratch_bytes = x->dims[axis] > 0 ? (size_t)NN_TASKS * (size_t)x->dims[axis] * sizeof(topk_ent) : 0;
+    {
+        int64_t lines = 1;
+        for (int d = 0; d < x->ndim; d++)
+            if (d != axis)
+                lines *= x->dims[d];
+        int64_t per = topk_use_heap(x->dims[axis], k) ? k : x->dims[axis];
+        n->scratch_bytes = per > 0 ? (size_t)topk_tasks(lines) * (size_t)per * sizeof(topk_ent) : 0;
+    }
     return DT_OK;
+}
+
+typedef int (*topk_cmp_fn)(const void *, const void *);
+
+
+static void heap_down(topk_ent *h, int64_t n, int64_t i, topk_cmp_fn cmp)
+{
+    for (;;) {
+        int64_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && cmp(&h[l], &h[m]) > 0)
+            m = l;
+        if (r < n && cmp(&h[r], &h[m]) > 0)
+            m = r;
+        if (m == i)
+            return;
+        topk_ent t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void heap_up(topk_ent *h, int64_t i, topk_cmp_fn cmp)
+{
+    while (i > 0) {
+        int64_t p = (i - 1) / 2;
+        if (cmp(&h[i], &h[p]) <= 0)
+            return;
+        topk_ent t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
 }
 
 static void topk_task(void *arg, int64_t begin, int64_t end)
 {
     const line_job *j = arg;
-    int (*cmp)(const void *, const void *) =
+    topk_cmp_fn cmp =
         j->dt == DT_I64 ? (j->flag ? topk_i_desc : topk_i_asc) : (j->flag ? topk_f_desc : topk_f_asc);
+    int heap = topk_use_heap(j->L, j->k);
+    int64_t tasks = topk_tasks(j->n_lines);
     for (int64_t task = begin; task < end; task++) {
-        topk_ent *e = (topk_ent *)j->scratch + task * j->L;
-        int64_t l0 = task * j->n_lines / NN_TASKS, l1 = (task + 1) * j->n_lines / NN_TASKS;
+        topk_ent *e = (topk_ent *)j->scratch + task * (heap ? j->k : j->L);
+        int64_t l0 = task * j->n_lines / tasks, l1 = (task + 1) * j->n_lines / tasks;
         for (int64_t t = l0; t < l1; t++) {
             int64_t o = t / j->inner, i = t % j->inner;
             int64_t base = o * j->L * j->inner + i;
+            int64_t n = 0;
             for (int64_t l = 0; l < j->L; l++) {
                 int64_t off = base + l * j->inner;
-                e[l].idx = l;
+                topk_ent c;
+                c.idx = l;
+                c.iv = 0;
+                c.fv = 0;
                 if (j->dt == DT_I64)
-                    e[l].iv = ((const int64_t *)j->x)[off];
+                    c.iv = ((const int64_t *)j->x)[off];
                 else
-                    e[l].fv = get_num(j->x, j->dt, off);
+                    c.fv = get_num(j->x, j->dt, off);
+                if (!heap) {
+                    e[n++] = c;
+                } else if (n < j->k) {
+                    e[n] = c;
+                    heap_up(e, n++, cmp);
+                } else if (cmp(&c, &e[0]) < 0) {
+                    e[0] = c;
+                    heap_down(e, n, 0, cmp);
+                }
             }
-            qsort(e, (size_t)j->L, sizeof *e, cmp);
+            qsort(e, (size_t)n, sizeof *e, cmp);
             int64_t obase = o * j->k * j->inner + i;
             for (int64_t l = 0; l < j->k; l++) {
                 int64_t off = obase + l * j->inner;
@@ -652,10 +713,10 @@ dt_code dt_nn_ref_TopK(const dt_node *n, const dt_tensor *const *in, int n_in, d
     j.n_lines = prod_range(x->dims, 0, axis) * j.inner;
     if (k == 0 || j.n_lines == 0)
         return DT_OK;
-    size_t need = (size_t)NN_TASKS * (size_t)j.L * sizeof(topk_ent);
+    size_t need = (size_t)topk_tasks(j.n_lines) * (size_t)(topk_use_heap(j.L, k) ? k : j.L) * sizeof(topk_ent);
     if (!ctx || ctx->scratch_bytes < need || !ctx->scratch)
         return nn_fail(st, DT_EINTERNAL, n, "scratch of %zu bytes missing", need);
     j.scratch = ctx->scratch;
-    dt_pool_for(ctx->pool, NN_TASKS, 1, topk_task, &j);
+    dt_pool_for(ctx->pool, topk_tasks(j.n_lines), 1, topk_task, &j);
     return DT_OK;
 }
