@@ -89,8 +89,11 @@ $(BUILD)/libdetectd.a: $(LIB_OBJS) $(BUILD)/obj/gen/assets.o
 	@rm -f $@
 	ar rcs $@ $^
 
+# Link to a temporary name and rename: a running test never sees a
+# half-written binary.
 $(BUILD)/detectd: $(CLI_OBJS) $(BUILD)/libdetectd.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libdetectd.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(CLI_OBJS) $(BUILD)/libdetectd.a $(LDLIBS)
+	mv -f $@.tmp $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libdetectd.a tests/unit/testlib.h
 	@mkdir -p $(dir $@)

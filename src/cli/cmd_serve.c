@@ -1,6 +1,8 @@
 /* cmd_serve.c — `detectd serve`: configuration from the environment and
  * flags, then the server until SIGINT/SIGTERM (graceful: stop accepting,
- * finish in-flight requests, exit 0) or a failed model load (exit 1). */
+ * finish in-flight requests within --drain-timeout-s, exit 0) or a failed
+ * first model load (exit 1).  SIGHUP reloads every model from disk (a
+ * model that fails to load keeps serving its previous version). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +38,7 @@ int dt_cmd_serve(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -45,7 +48,7 @@ int dt_cmd_serve(int argc, char **argv)
         return 1;
     }
     dt_server *srv = NULL;
-    if (dt_server_start(&cfg, be, &srv, &st) != DT_OK) {
+    if (dt_server_start_ex(&cfg, be, dt_server_backend_detector_ext(), &srv, &st) != DT_OK) {
         dt_server_log("error", "%s", st.msg);
         return st.code == DT_EINVAL ? 2 : 1; /* a bad setting is a usage error */
     }
@@ -53,6 +56,12 @@ int dt_cmd_serve(int argc, char **argv)
     for (;;) {
         struct timespec tick = {0, 200 * 1000000L};
         int sig = sigtimedwait(&stop, NULL, &tick);
+        if (sig == SIGHUP) {
+            dt_server_log("info", "SIGHUP received: reloading every model");
+            if (dt_server_reload(srv, NULL, &st) != DT_OK)
+                dt_server_log("warn", "reload not started: %s", st.msg);
+            continue;
+        }
         if (sig == SIGINT || sig == SIGTERM) {
             dt_server_log("info", "%s received", sig == SIGINT ? "SIGINT" : "SIGTERM");
             break;

@@ -8,6 +8,7 @@
 #include "base/alloc.h"
 #include "engine/cpu/cpu.h"
 #include "engine/cpu/pool.h"
+#include "engine/cuda/cuda.h"
 #include "engine/graph.h"
 #include "engine/loaders/loaders.h"
 #include "engine/ops.h"
@@ -53,6 +54,10 @@ struct dt_session {
     void *arena;
     size_t arena_bytes;
     int last_batch;
+    /* CUDA hook: the executor when the session runs on GPU cuda_dev (-1 = CPU) */
+    int cuda_dev;
+    dt_cuda_exec *cuda;
+    char device[16];
 };
 
 /* ---- model ---------------------------------------------------------------- */
@@ -213,7 +218,7 @@ static dt_code plan_build(const dt_session *s, int b, plan *p, dt_status *st)
                            n->name);
         exec_node *e = &p->nodes[i];
         e->fn = def->ref;
-        if (!s->opts.reference) {
+        if (!s->opts.reference && s->cuda_dev < 0) {
             const dt_cpu_kernel *k = dt_cpu_select(g, n);
             if (k) {
                 if (k->prepare) {
@@ -298,13 +303,89 @@ static int plan_batch_ok(const plan *p1, const plan *pb, int b)
     return 1;
 }
 
+/* ---- CUDA hook -------------------------------------------------------------
+ * With a cuda device the plans are built as for the CPU (minus CPU kernel
+ * preparation), then handed to the CUDA executor, which owns the device
+ * memory and the pinned input/output buffers the plan views point at.  When
+ * the executor declines (an op it lacks), dt_session_create builds the
+ * session again on the CPU. */
+/* Input / output shapes of every plan (the data pointers come later from
+ * the executor), so the batch check below works as for the CPU. */
+static dt_code session_cuda_shapes(dt_session *s, dt_status *st)
+{
+    for (int i = 0; i < s->n_plans; i++) {
+        plan *p = &s->plans[i];
+        p->inputs = dt_calloc((size_t)p->g->n_inputs + 1, sizeof(dt_tensor));
+        p->outputs = dt_calloc((size_t)p->g->n_outputs + 1, sizeof(dt_tensor));
+        if (!p->inputs || !p->outputs)
+            return dt_fail(st, DT_ENOMEM, "out of memory");
+        for (int k = 0; k < p->g->n_inputs; k++)
+            p->inputs[k] = dt_value_view(&p->g->values[p->g->inputs[k]]);
+        for (int k = 0; k < p->g->n_outputs; k++)
+            p->outputs[k] = dt_value_view(&p->g->values[p->g->outputs[k]]);
+    }
+    return DT_OK;
+}
+
+static dt_code session_attach_cuda(dt_session *s, char *why, size_t why_cap, dt_status *st)
+{
+    dt_graph **gs = dt_calloc((size_t)s->n_plans + 1, sizeof *gs);
+    size_t *ab = dt_calloc((size_t)s->n_plans + 1, sizeof *ab);
+    dt_code rc = gs && ab ? DT_OK : dt_fail(st, DT_ENOMEM, "out of memory");
+    for (int i = 0; rc == DT_OK && i < s->n_plans; i++) {
+        gs[i] = s->plans[i].g;
+        ab[i] = s->plans[i].arena_bytes;
+    }
+    if (rc == DT_OK)
+        rc = dt_cuda_exec_create(s->cuda_dev, gs, ab, s->n_plans, &s->cuda, why, why_cap, st);
+    dt_free(gs);
+    dt_free(ab);
+    for (int i = 0; rc == DT_OK && i < s->n_plans; i++) {
+        plan *p = &s->plans[i];
+        rc = dt_cuda_exec_io(s->cuda, i + 1, p->inputs, p->g->n_inputs, p->outputs, p->g->n_outputs, st);
+        for (int k = 0; rc == DT_OK && k < p->n_nodes; k++) {
+            p->nodes[k].kname = dt_cuda_exec_kernel(s->cuda, i + 1, k);
+            p->nodes[k].skip = p->nodes[k].kname == NULL;
+        }
+    }
+    if (rc == DT_OK)
+        s->arena_bytes = dt_cuda_exec_device_bytes(s->cuda);
+    return rc;
+}
+
+static dt_code session_create(const dt_model *m, const dt_session_opts *opts, int cuda_dev, char *why,
+                              size_t why_cap, dt_session **out, dt_status *st);
+
 dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_session **out, dt_status *st)
+{
+    int dev = -1;
+    *out = NULL;
+    dt_code rc = dt_cuda_parse_device(opts ? opts->device : NULL, &dev, st);
+    if (rc != DT_OK || dev < 0)
+        return rc != DT_OK ? rc : session_create(m, opts, -1, NULL, 0, out, st);
+    char why[DT_STATUS_MSG] = "";
+    rc = session_create(m, opts, dev, why, sizeof why, out, st);
+    if (rc != DT_EUNSUPPORTED || !why[0])
+        return rc;
+    fprintf(stderr, "detectd: cuda:%d cannot run this model (%s): running it on the CPU\n", dev, why);
+    return session_create(m, opts, -1, NULL, 0, out, st);
+}
+
+const char *dt_session_device(const dt_session *s) { return s->device; }
+
+static dt_code session_create(const dt_model *m, const dt_session_opts *opts, int cuda_dev, char *why,
+                              size_t why_cap, dt_session **out, dt_status *st)
 {
     *out = NULL;
     dt_session *s = dt_calloc(1, sizeof *s);
     if (!s)
         return dt_fail(st, DT_ENOMEM, "out of memory creating session");
     s->model = m;
+    s->cuda_dev = cuda_dev;
+    if (cuda_dev >= 0)
+        snprintf(s->device, sizeof s->device, "cuda:%d", cuda_dev);
+    else
+        snprintf(s->device, sizeof s->device, "cpu");
     if (opts)
         s->opts = *opts;
     if (s->opts.threads < 1)
@@ -335,6 +416,12 @@ dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_ses
         }
         s->n_plans = b;
     }
+    if (s->cuda_dev >= 0) {
+        rc = session_cuda_shapes(s, st);
+        if (rc != DT_OK)
+            goto fail;
+        goto check_batches;
+    }
     size_t arena = 0;
     for (int i = 0; i < s->n_plans; i++) {
         size_t need = s->plans[i].scratch_offset + s->plans[i].scratch_bytes;
@@ -353,6 +440,7 @@ dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_ses
         if (rc != DT_OK)
             goto fail;
     }
+check_batches:
     for (int i = 1; i < s->n_plans; i++)
         if (!plan_batch_ok(&s->plans[0], &s->plans[i], i + 1)) {
             for (int j = i; j < s->n_plans; j++)
@@ -360,6 +448,11 @@ dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_ses
             s->n_plans = i;
             break;
         }
+    if (s->cuda_dev >= 0) {
+        rc = session_attach_cuda(s, why, why_cap, st);
+        if (rc != DT_OK)
+            goto fail;
+    }
     *out = s;
     return DT_OK;
 fail:
@@ -371,6 +464,7 @@ void dt_session_free(dt_session *s)
 {
     if (!s)
         return;
+    dt_cuda_exec_free(s->cuda);
     if (s->plans)
         for (int i = 0; i < s->opts.max_batch; i++)
             plan_clear(&s->plans[i]);
@@ -436,6 +530,12 @@ dt_code dt_session_run(dt_session *s, int batch, const dt_tensor *inputs, dt_sta
             if (src->data != dst->data)
                 memcpy(dst->data, src->data, dt_tensor_nbytes(dst));
         }
+    }
+    if (s->cuda) {
+        dt_code rc = dt_cuda_exec_run(s->cuda, batch, st);
+        if (rc == DT_OK)
+            s->last_batch = batch;
+        return rc;
     }
     dt_kctx ctx = {s->pool, (char *)s->arena + p->scratch_offset, p->scratch_bytes};
     for (int i = 0; i < p->n_nodes; i++) {

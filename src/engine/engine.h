@@ -60,6 +60,11 @@ typedef struct dt_session_opts {
      * these shapes is replaced by the run's batch size. */
     int n_input_shapes;
     const dt_tensor *input_shapes;
+    /* Where the session runs: NULL, "" or "cpu" = CPU; "cuda" / "cuda:N" =
+     * GPU N (engine/cuda/cuda.h).  A graph with an op the CUDA backend lacks
+     * runs on the CPU (reason logged on stderr); a build or machine without
+     * CUDA fails the create with DT_EUNSUPPORTED. */
+    const char *device;
 } dt_session_opts;
 
 dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_session **out, dt_status *st);
@@ -103,6 +108,9 @@ dt_code dt_session_stats(const dt_session *s, int batch, dt_plan_stats *out, dt_
 typedef void (*dt_profile_fn)(void *arg, const char *op, const char *node, double usec, int64_t macs);
 void dt_session_profile(const dt_session *s, int batch, dt_profile_fn fn, void *arg);
 void dt_session_profile_reset(dt_session *s);
+
+/* "cpu" or "cuda:N": where the session runs (after any CPU fallback). */
+const char *dt_session_device(const dt_session *s);
 
 /* Human-readable plan for a batch size: one line per node (op, kernel,
  * name, output shapes, arena offsets).  For `inspect --verbose`. */

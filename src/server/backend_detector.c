@@ -1,15 +1,19 @@
 /* backend_detector.c — the server backend over vision/detector.h: one
  * shared dt_detector, one dt_detect_ctx per worker (warmed up at creation
- * so the first request is not the slow one). */
+ * so the first request is not the slow one), and the staged pipeline
+ * (prepare on the prep threads; input/run/decode on the worker) so the
+ * server can batch.  spawn makes a fresh backend for reloads and for each
+ * model of --model-dir. */
 #include "server/server.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 
 typedef struct det_backend {
-    dt_server_config cfg;
+    dt_server_config cfg; /* cfg.model: what this backend loads */
     dt_detector *det;
     int threads; /* per context */
 } det_backend;
@@ -53,6 +57,14 @@ static dt_code be_worker_create(void *self, void **wctx, dt_status *st)
     if (in)
         memset(in, 0, dt_detector_item_floats(b->det) * sizeof *in);
     rc = dt_detect_ctx_run(c, 1, st);
+    /* Every batch size has its own plan: touch the largest too. */
+    int mb = dt_detect_ctx_max_batch(c);
+    if (rc == DT_OK && mb > 1) {
+        in = dt_detect_ctx_input(c, mb);
+        if (in)
+            memset(in, 0, (size_t)mb * dt_detector_item_floats(b->det) * sizeof *in);
+        rc = dt_detect_ctx_run(c, mb, st);
+    }
     if (rc != DT_OK) {
         dt_detect_ctx_free(c);
         return dt_wrap(st, "warm-up");
@@ -74,6 +86,41 @@ static dt_code be_detect(void *self, void *wctx, const void *bytes, size_t len, 
     return dt_detect_bytes(wctx, bytes, len, lim, p, out, st);
 }
 
+static size_t be_item_floats(void *self) { return dt_detector_item_floats(((det_backend *)self)->det); }
+
+static dt_code be_prepare(void *self, const void *bytes, size_t len, const dt_image_limits *lim, float *dst,
+                          dt_prep_info *info, dt_status *st)
+{
+    return dt_detector_prepare(((det_backend *)self)->det, bytes, len, lim, dst, info, st);
+}
+
+static int be_max_batch(void *self, void *wctx)
+{
+    (void)self;
+    return dt_detect_ctx_max_batch(wctx);
+}
+
+static float *be_input(void *self, void *wctx, int batch)
+{
+    (void)self;
+    return dt_detect_ctx_input(wctx, batch);
+}
+
+static dt_code be_run(void *self, void *wctx, int batch, dt_status *st)
+{
+    (void)self;
+    return dt_detect_ctx_run(wctx, batch, st);
+}
+
+static dt_code be_decode(void *self, void *wctx, int i, const dt_prep_info *info, const dt_detect_params *p,
+                         dt_detect_result *out, dt_status *st)
+{
+    (void)self;
+    return dt_detect_ctx_decode(wctx, i, info, p, out, st);
+}
+
+static dt_code be_spawn(void *self, const char *model, void **out, dt_status *st);
+
 static void be_destroy(void *self)
 {
     det_backend *b = self;
@@ -93,6 +140,33 @@ static const dt_server_backend_ops g_ops = {
     .detect = be_detect,
     .destroy = be_destroy,
 };
+
+static const dt_server_backend_ext g_ext = {
+    .spawn = be_spawn,
+    .item_floats = be_item_floats,
+    .prepare = be_prepare,
+    .max_batch = be_max_batch,
+    .input = be_input,
+    .run = be_run,
+    .decode = be_decode,
+};
+
+const dt_server_backend_ext *dt_server_backend_detector_ext(void) { return &g_ext; }
+
+static dt_code be_spawn(void *self, const char *model, void **out, dt_status *st)
+{
+    det_backend *b = self;
+    *out = NULL;
+    det_backend *n = dt_calloc(1, sizeof *n);
+    if (!n)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    n->cfg = b->cfg;
+    n->threads = b->threads;
+    if (model)
+        snprintf(n->cfg.model, sizeof n->cfg.model, "%s", model);
+    *out = n;
+    return DT_OK;
+}
 
 dt_code dt_server_backend_detector(const dt_server_config *cfg, dt_server_backend *out, dt_status *st)
 {

@@ -11,7 +11,7 @@
 
 #include "server/parse.h"
 
-typedef enum opt_type { T_STR, T_INT, T_SIZE, T_F64, T_DEVICE } opt_type;
+typedef enum opt_type { T_STR, T_INT, T_SIZE, T_F64, T_DEVICE, T_BOOL } opt_type;
 
 typedef struct opt {
     const char *flag;    /* without the leading "--" */
@@ -53,15 +53,30 @@ static const opt g_opts[] = {
     {"max-connections", "DETECTD_MAX_CONNECTIONS", NULL, T_INT, OFF(max_connections), 0, 1, 100000, "N",
      "simultaneous client connections"},
     {"timeout-s", "DETECTD_TIMEOUT_S", NULL, T_INT, OFF(timeout_s), 0, 1, 3600, "S",
-     "idle connection timeout; also how long shutdown waits for in-flight requests"},
+     "idle connection timeout (a client silent this long is dropped)"},
+    {"drain-timeout-s", "DETECTD_DRAIN_TIMEOUT_S", NULL, T_INT, OFF(drain_timeout_s), 0, 0, 3600, "S",
+     "on SIGTERM, how long in-flight requests may take before the rest get 503"},
+    {"request-timeout-ms", "DETECTD_REQUEST_TIMEOUT_MS", NULL, T_INT, OFF(request_timeout_ms), 0, 0, 3600000, "MS",
+     "deadline from the request line to inference start; later = 504 (0 = none)"},
     {"workers", "DETECTD_WORKERS", NULL, T_INT, OFF(workers), 0, 1, 256, "N",
-     "inference workers, each with its own model context"},
-    {"threads", "DETECTD_THREADS", NULL, T_INT, OFF(threads), 0, 0, 1024, "N",
+     "inference workers per model, each with its own model context"},
+    {"threads-per-worker", "DETECTD_THREADS_PER_WORKER", NULL, T_INT, OFF(threads), 0, 0, 1024, "N",
      "engine threads per worker (0 = CPU cores / workers)"},
+    {"threads", "DETECTD_THREADS", NULL, T_INT, OFF(threads), 0, 0, 1024, "N", "same as --threads-per-worker"},
+    {"max-batch", "DETECTD_MAX_BATCH", NULL, T_INT, OFF(max_batch), 0, 1, 256, "B",
+     "dynamic batching: run up to B queued requests at once (when the model's graph allows)"},
+    {"batch-timeout-us", "DETECTD_BATCH_TIMEOUT_US", NULL, T_INT, OFF(batch_timeout_us), 0, 0, 10000000, "US",
+     "wait up to US for a batch to fill (0 = batch only what is already queued)"},
+    {"prep-threads", "DETECTD_PREP_THREADS", NULL, T_INT, OFF(prep_threads), 0, 1, 256, "N",
+     "threads that parse, decode and preprocess images (inference workers only infer)"},
     {"http-threads", "DETECTD_HTTP_THREADS", NULL, T_INT, OFF(http_threads), 0, 1, 256, "N",
-     "HTTP I/O threads (they only move bytes; decoding runs on the workers)"},
+     "HTTP I/O threads (they only move bytes)"},
     {"queue-size", "DETECTD_QUEUE_SIZE", NULL, T_INT, OFF(queue_size), 0, 1, 1000000, "N",
-     "requests waiting for a worker; more = 503 + Retry-After"},
+     "requests admitted and waiting per model; more = 503 + Retry-After at once"},
+    {"model-dir", "DETECTD_MODEL_DIR", NULL, T_STR, OFF(model_dir), CAP(model_dir), 0, 0, "DIR",
+     "serve every DIR/NAME.detectd.json as model NAME (--model names the default)"},
+    {"access-log", "DETECTD_ACCESS_LOG", NULL, T_BOOL, OFF(access_log), 0, 0, 0, "BOOL",
+     "one logfmt line per request on stderr"},
 };
 #define N_OPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -84,6 +99,11 @@ void dt_server_config_defaults(dt_server_config *c)
     c->http_threads = 2;
     c->queue_size = 32;
     c->max_batch = 1;
+    c->batch_timeout_us = 0;
+    c->prep_threads = 2;
+    c->request_timeout_ms = 30000;
+    c->drain_timeout_s = 30;
+    c->access_log = 1;
 }
 
 /* Parse `val` for option `o` into the config; `src` names where it came
@@ -120,6 +140,13 @@ static dt_code apply(dt_server_config *c, const opt *o, const char *val, const c
         rc = dt_parse_f64(val, o->min, o->max, &v, st);
         if (rc == DT_OK)
             *(double *)base = v;
+        break;
+    }
+    case T_BOOL: {
+        int b;
+        rc = dt_parse_bool(val, &b, st);
+        if (rc == DT_OK)
+            *(int *)base = b;
         break;
     }
     case T_DEVICE: {
@@ -222,6 +249,8 @@ dt_code dt_server_config_check(const dt_server_config *c, dt_status *st)
         return dt_fail(st, DT_EINVAL, "empty host");
     if (!c->model[0])
         return dt_fail(st, DT_EINVAL, "empty model");
+    if (c->model_dir[0] && strlen(c->model_dir) > 900)
+        return dt_fail(st, DT_EINVAL, "model directory path too long");
     if (c->max_inflight_bytes < c->max_body_bytes)
         return dt_fail(st, DT_EINVAL, "max-inflight-bytes (%lld) is below max-body-bytes (%lld)",
                        (long long)c->max_inflight_bytes, (long long)c->max_body_bytes);
@@ -235,6 +264,7 @@ static void default_text(const dt_server_config *d, const opt *o, char *out, siz
     case T_STR:
     case T_DEVICE: snprintf(out, cap, "%s", *base ? base : "\"\""); break;
     case T_INT: snprintf(out, cap, "%d", *(const int *)base); break;
+    case T_BOOL: snprintf(out, cap, "%s", *(const int *)base ? "true" : "false"); break;
     case T_F64: snprintf(out, cap, "%g", *(const double *)base); break;
     case T_SIZE: {
         int64_t v = *(const int64_t *)base;
@@ -271,8 +301,16 @@ void dt_server_config_usage(FILE *f)
                "                          -> {\"prediction\":[{objectClass,probability,x,y,width,height}]};\n"
                "                          any bad input -> 400 {\"error\":...} as the article did\n"
                "  POST /v1/detect         raw image or multipart/form-data field \"image\";\n"
-               "                          ?threshold=&max_detections=&classes=cat,dog\n"
-               "  GET  /health, /v2/health/live, /v2/health/ready, /v1/models\n"
+               "                          ?threshold=&max_detections=&classes=cat,dog&model=NAME\n"
+               "  POST /v2/models/NAME[/versions/1]/infer   KServe/Triton v2: JSON or binary tensors;\n"
+               "                          input BYTES [1] = the image (base64 in JSON), outputs\n"
+               "                          \"detections\" FP32 [N,6] and \"labels\" BYTES [N]\n"
+               "  GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/ready]\n"
+               "  POST /v1/vision/detection, /v1/vision/custom/NAME   DeepStack / CodeProject.AI:\n"
+               "                          multipart \"image\", min_confidence (default 0.4)\n"
+               "  POST /v1/models/NAME/reload, /v2/repository/models/NAME/load   reload from disk\n"
+               "  GET  /health, /v1/models, /metrics (Prometheus)\n"
                "  GET  /                  the web page (pick a photo, see the boxes)\n\n"
-               "SIGINT/SIGTERM: stop accepting, finish in-flight requests, exit 0.\n");
+               "SIGINT/SIGTERM: stop accepting, finish in-flight requests (--drain-timeout-s), exit 0.\n"
+               "SIGHUP: reload every model from disk; a model that fails to load keeps serving.\n");
 }

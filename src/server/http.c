@@ -1,114 +1,53 @@
 /* http.c — the HTTP server: libmicrohttpd glue, routing, request bodies,
- * the job hand-off to workers, responses and the access log.
+ * the hand-off to the prep pool and the workers (sched.c), responses, the
+ * access log and the server's lifecycle.
  *
  * One request is one `req`, created when the request line arrives
- * (uri_log), freed when libmicrohttpd reports it complete.  Its phases:
- *   NEW     headers read: route, method, type, size and readiness checks;
- *           most errors are answered here, before any body is read
+ * (on_uri), freed when libmicrohttpd reports it complete.  Its phases:
+ *   NEW     headers read: route, method, type, size, model checks; most
+ *           errors are answered here, before any body is read
  *   BODY    bytes appended to a bounded buffer
  *   DISCARD over a limit: the rest of the body is drained and dropped
  *           (bounded too), then the error is answered
- *   QUEUED  the job is with the workers and the connection is suspended;
- *           the worker renders the answer and resumes it
+ *   QUEUED  admitted; the connection is suspended until req_finish
+ *           resumes it with the answer (prep thread, worker, timer or
+ *           the manager for reloads)
  *   SENT    a response is queued; nothing more to do
  */
-#include "server/server.h"
+#include "server/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "server/jsonw.h"
 #include "server/page.h"
-#include "server/parse.h"
-#include "server/workq.h"
-#include "vision/draw.h"
 
-#define REQ_ID_MAX 64
-#define LOG_PATH_MAX 200
 /* After a body went over its limit we keep reading (and dropping) this much
  * more so the client can read our 413; beyond it we just close. */
 #define DISCARD_EXTRA (64LL << 20)
+/* CodeProject.AI's default min_confidence (DeepStack's is 0.45). */
+#define DS_MIN_CONFIDENCE 0.4
 
-enum route { R_NONE, R_PREDICT, R_DETECT, R_HEALTH, R_LIVE, R_READY, R_MODELS, R_INDEX };
-enum phase { PH_NEW, PH_BODY, PH_DISCARD, PH_QUEUED, PH_SENT };
-
-typedef struct req {
-    dt_job job; /* first: the worker gets a dt_job* back */
-    dt_server *srv;
-    struct MHD_Connection *conn;
-    int route, phase;
-    char id[REQ_ID_MAX + 1];
-    char method[16];
-    char path[LOG_PATH_MAX + 1];
-    char media[64];       /* request media type, for dispatch and the log */
-    char *query;          /* raw query string (after '?'), or NULL */
-    double t0;            /* request line seen */
-    double t_body;        /* whole body received */
-    /* body */
-    int multipart;
-    char boundary[DT_MULTIPART_MAX_BOUNDARY + 1];
-    unsigned char *body;
-    size_t len, cap;
-    int64_t content_length; /* -1 = not given (chunked) */
-    int64_t reserved;       /* bytes counted in srv->inflight_bytes */
-    int64_t received;       /* all body bytes seen, dropped ones included */
-    dt_code pending_code;   /* DISCARD: the error to answer */
-    char pending_msg[DT_STATUS_MSG];
-    const unsigned char *img;
-    size_t img_len;
-    /* detection parameters */
-    double threshold;
-    dt_detect_params params;
-    int render;            /* ?render=jpeg: answer the annotated photo (issue 6) */
-    const char *resp_type; /* Content-Type of resp; NULL = JSON */
-    int *classes;
-    /* result, written by the worker before it resumes the connection */
-    _Atomic int done;
-    int status;
-    char *resp;
-    size_t resp_len;
-    /* for the access log */
-    int sent_status;
-    size_t sent_bytes;
-} req;
-
-struct dt_server {
-    dt_server_config cfg;
-    dt_server_backend be;
-    struct MHD_Daemon *mhd;
-    int listen_fd;
-    int port;
-    dt_workq *q;
-    void **wctx;
-    int n_wctx;
-    pthread_t loader;
-    int loader_started;
-    pthread_mutex_t mu; /* guards state, active, load_st */
-    pthread_cond_t cv;  /* signalled when active drops */
-    dt_server_state state;
-    int active;         /* requests between request line and completion */
-    dt_status load_st;
-    _Atomic int stopping;
-    dt_server_model_info info; /* valid once ready */
-    dt_font *font;             /* labels of ?render=jpeg images; NULL = boxes only */
-    _Atomic int64_t inflight_bytes;
-    _Atomic uint64_t id_counter;
-    uint64_t id_seed;
-    int stopped;
+static const char *const ROUTE_NAMES[R_COUNT] = {
+    [R_NONE] = "none",           [R_PREDICT] = "predict",         [R_DETECT] = "detect",
+    [R_HEALTH] = "health",       [R_LIVE] = "v2_live",            [R_READY] = "v2_ready",
+    [R_MODELS] = "models",       [R_INDEX] = "page",              [R_METRICS] = "metrics",
+    [R_V2_SERVER] = "v2_server", [R_V2_MODEL] = "v2_model",       [R_V2_MODEL_READY] = "v2_model_ready",
+    [R_V2_INFER] = "v2_infer",   [R_V2_INDEX] = "v2_repo_index",  [R_V2_LOAD] = "v2_repo_load",
+    [R_V2_UNLOAD] = "v2_repo_unload", [R_RELOAD] = "reload",      [R_DS_DETECT] = "vision_detection",
 };
+
+const char *route_name(int route) { return route >= 0 && route < R_COUNT ? ROUTE_NAMES[route] : "none"; }
 
 /* ---- logging ------------------------------------------------------------------ */
 
@@ -203,7 +142,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
 static void access_log(const req *r, enum MHD_RequestTerminationCode toe)
 {
     static const char *const ends[] = {"ok", "error", "timeout", "shutdown", "read_error", "client_abort"};
-    char line[1024], ts[40], num[64];
+    char line[1200], ts[40], num[64];
     ts_now(ts, sizeof ts);
     size_t pos = (size_t)snprintf(line, sizeof line, "ts=%s level=info msg=request", ts);
     lf_field(line, sizeof line, &pos, "id", r->id[0] ? r->id : "-");
@@ -218,6 +157,14 @@ static void access_log(const req *r, enum MHD_RequestTerminationCode toe)
         lf_field(line, sizeof line, &pos, "type", r->media);
     snprintf(num, sizeof num, "%zu", r->sent_bytes);
     lf_field(line, sizeof line, &pos, "out", num);
+    if (r->slot)
+        lf_field(line, sizeof line, &pos, "model", r->slot->name);
+    if (r->infer_ms > 0) {
+        snprintf(num, sizeof num, "%.1f", r->queue_ms);
+        lf_field(line, sizeof line, &pos, "queue_ms", num);
+        snprintf(num, sizeof num, "%.1f", r->infer_ms);
+        lf_field(line, sizeof line, &pos, "infer_ms", num);
+    }
     snprintf(num, sizeof num, "%.1f", dt_now_ms() - r->t0);
     lf_field(line, sizeof line, &pos, "ms", num);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -235,6 +182,8 @@ static req *req_new(dt_server *s)
     r->srv = s;
     r->t0 = dt_now_ms();
     r->content_length = -1;
+    r->v2_header_len = -1;
+    r->resp_header_len = -1;
     r->threshold = s->cfg.threshold;
     r->params.threshold = (float)s->cfg.threshold;
     r->params.max_detections = 100;
@@ -244,7 +193,7 @@ static req *req_new(dt_server *s)
     return r;
 }
 
-static void release_body(req *r)
+void req_release_body(req *r)
 {
     dt_free(r->body);
     r->body = NULL;
@@ -260,10 +209,13 @@ static void release_body(req *r)
 static void req_free(req *r)
 {
     dt_server *s = r->srv;
-    release_body(r);
+    req_release_body(r);
+    sched_release(r);
     dt_free(r->query);
     dt_free(r->classes);
     dt_free(r->resp);
+    dt_free(r->v2_img);
+    dt_free(r->v2_id);
     dt_free(r);
     pthread_mutex_lock(&s->mu);
     s->active--;
@@ -280,6 +232,12 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     r->conn = conn;
     const char *q = uri ? strchr(uri, '?') : NULL;
+    /* libmicrohttpd decodes the path: an encoded '/' would split a model
+     * name into path segments, so it never reaches the router. */
+    size_t pl = uri ? (q ? (size_t)(q - uri) : strlen(uri)) : 0;
+    for (size_t i = 0; i + 2 < pl; i++)
+        if (uri[i] == '%' && uri[i + 1] == '2' && (uri[i + 2] == 'f' || uri[i + 2] == 'F'))
+            r->bad_path = 1;
     if (q && q[1])
         r->query = dt_strdup(q + 1); /* NULL on OOM: answered as 503 later */
     if (q && q[1] && !r->query)
@@ -287,15 +245,26 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
+static void count_request(dt_server *s, const req *r)
+{
+    int st = r->sent_status ? r->sent_status : 499;
+    int route = r->route >= 0 && r->route < R_COUNT ? r->route : R_NONE;
+    if (st >= 100 && st < 600)
+        atomic_fetch_add_explicit(&s->requests[route][st / 100][st % 100], 1, memory_order_relaxed);
+    dt_hist_observe(&s->req_h[route], (dt_now_ms() - r->t0) / 1e3);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
+    dt_server *s = cls;
     req *r = *con_cls;
     if (!r)
         return;
-    access_log(r, toe);
+    count_request(s, r);
+    if (s->cfg.access_log)
+        access_log(r, toe);
     req_free(r);
     *con_cls = NULL;
 }
@@ -340,6 +309,7 @@ static enum MHD_Result respond(req *r, int status, char *body, size_t len, const
         resp = MHD_create_response_from_buffer_with_free_callback(len, body, dt_free);
     if (!resp) {
         dt_free(body);
+        body = NULL;
         status = 503;
         len = sizeof OOM_BODY - 1;
         resp = MHD_create_response_from_buffer(len, (void *)OOM_BODY, MHD_RESPMEM_PERSISTENT);
@@ -350,6 +320,11 @@ static enum MHD_Result respond(req *r, int status, char *body, size_t len, const
                             r->resp_type && body ? r->resp_type : "application/json; charset=utf-8");
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (body && r->resp_header_len >= 0) {
+        char hl[32];
+        snprintf(hl, sizeof hl, "%lld", (long long)r->resp_header_len);
+        MHD_add_response_header(resp, "Inference-Header-Content-Length", hl);
+    }
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (status == 503)
@@ -364,32 +339,56 @@ static enum MHD_Result respond(req *r, int status, char *body, size_t len, const
     return ok;
 }
 
-static char *error_body(const char *msg, size_t *len)
+static void set_api(req *r)
 {
-    dt_jsonw w;
-    dt_jsonw_init(&w);
-    dt_jsonw_raw(&w, "{\"error\":");
-    dt_jsonw_str(&w, msg);
-    dt_jsonw_raw(&w, "}");
-    return dt_jsonw_take(&w, len);
+    switch (r->route) {
+    case R_PREDICT: r->api = API_ARTICLE; break;
+    case R_DETECT: r->api = API_DETECT; break;
+    case R_DS_DETECT: r->api = API_DS; break;
+    case R_V2_SERVER: case R_V2_MODEL: case R_V2_MODEL_READY: case R_V2_INFER:
+    case R_V2_INDEX: case R_V2_LOAD: case R_V2_UNLOAD: r->api = API_V2; break;
+    default: r->api = API_PLAIN; break;
+    }
 }
 
 /* The one place a dt_code becomes an HTTP status.  The article's route keeps
  * the article's contract: every bad input is a 400; only limits (413) and
- * availability (503) are told apart there. */
-static int http_status_for(int route, dt_code code)
+ * availability (503, 504) are told apart there.  The v2 protocol answers
+ * "unsupported" with 501. */
+int http_status_for(const req *r, dt_code code)
 {
     int h = dt_code_http(code);
-    if (route == R_PREDICT && h >= 400 && h < 500 && h != 413)
+    if (r->api == API_ARTICLE && h >= 400 && h < 500 && h != 413)
         return 400;
+    if (r->api == API_V2 && code == DT_EUNSUPPORTED)
+        return 501;
     return h;
+}
+
+static char *error_for(const req *r, dt_code code, const char *msg, int *status, size_t *len)
+{
+    *status = http_status_for(r, code);
+    if (r->api == API_ARTICLE && *status == 400 && strncmp(msg, "Invalid content", 15) != 0) {
+        char m[DT_STATUS_MSG + 64];
+        snprintf(m, sizeof m, "Invalid content: %s", msg);
+        return api_error_body(r, m, len);
+    }
+    return api_error_body(r, msg, len);
 }
 
 static enum MHD_Result respond_error(req *r, dt_code code, const char *msg)
 {
     size_t len = 0;
-    char *body = error_body(msg, &len);
-    return respond(r, http_status_for(r->route, code), body, len, NULL);
+    int status;
+    char *body = error_for(r, code, msg, &status, &len);
+    return respond(r, status, body, len, NULL);
+}
+
+static enum MHD_Result respond_status(req *r, int status, const char *msg)
+{
+    size_t len = 0;
+    char *body = api_error_body(r, msg, &len);
+    return respond(r, status, body, len, NULL);
 }
 
 static enum MHD_Result respond_405(req *r, const char *allow)
@@ -397,13 +396,168 @@ static enum MHD_Result respond_405(req *r, const char *allow)
     char msg[128];
     snprintf(msg, sizeof msg, "method %s not allowed here (allowed: %s)", r->method, allow);
     size_t len = 0;
-    char *body = error_body(msg, &len);
+    char *body = api_error_body(r, msg, &len);
     return respond(r, 405, body, len, allow);
+}
+
+void req_finish(req *r, int status, char *body, size_t len)
+{
+    struct MHD_Connection *conn = r->conn;
+    r->resp = body;
+    r->resp_len = len;
+    r->status = status;
+    atomic_store_explicit(&r->done, 1, memory_order_release);
+    /* From here on the request belongs to the HTTP thread again. */
+    MHD_resume_connection(conn);
+}
+
+void req_finish_error(req *r, dt_code code, const char *msg)
+{
+    size_t len = 0;
+    int status;
+    char *body = error_for(r, code, msg, &status, &len);
+    if (status >= 500 && status != 503 && status != 504)
+        dt_server_log("error", "request %s: %s: %s", r->id, dt_code_name(code), msg);
+    r->resp_type = NULL;
+    r->resp_header_len = -1;
+    req_finish(r, status, body, len);
+}
+
+/* Suspend the connection until req_finish; call before handing r to
+ * another thread (it may finish at once). */
+static void suspend(req *r)
+{
+    MHD_suspend_connection(r->conn);
+    r->phase = PH_QUEUED;
+}
+
+/* ---- routing -------------------------------------------------------------------- */
+
+/* Copy the path segment at *p (up to '/' or the end) into out; advances *p.
+ * Returns 0 when it does not fit (the name is then invalid anyway). */
+static int take_segment(const char **p, char *out, size_t cap)
+{
+    size_t n = strcspn(*p, "/");
+    int ok = n < cap;
+    snprintf(out, cap, "%.*s", (int)(ok ? n : 0), *p);
+    if (!ok)
+        snprintf(out, cap, "..");
+    *p += n;
+    return ok;
+}
+
+static int prefix(const char *s, const char *pre, const char **rest)
+{
+    size_t n = strlen(pre);
+    if (strncmp(s, pre, n) != 0)
+        return 0;
+    *rest = s + n;
+    return 1;
+}
+
+/* The built-in routes; r (may be NULL) gets the model name and version. */
+static int builtin_route(const char *url, req *r)
+{
+    static const struct {
+        const char *path;
+        int route;
+    } table[] = {
+        {"/v1/detect", R_DETECT},        {"/health", R_HEALTH},       {"/v2/health/live", R_LIVE},
+        {"/v2/health/ready", R_READY},   {"/v1/models", R_MODELS},    {"/", R_INDEX},
+        {"/index.html", R_INDEX},        {"/metrics", R_METRICS},     {"/v2", R_V2_SERVER},
+        {"/v1/vision/detection", R_DS_DETECT}, {"/v2/repository/index", R_V2_INDEX},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(url, table[i].path))
+            return table[i].route;
+    char name[MODEL_NAME_MAX + 1], ver[16];
+    const char *p;
+    int route = R_NONE;
+    ver[0] = '\0';
+    /* family: the route a bad model name is reported on (400, not 404) */
+    int family;
+    if (prefix(url, "/v1/vision/custom/", &p)) {
+        take_segment(&p, name, sizeof name);
+        family = R_DS_DETECT;
+        route = *p ? R_NONE : R_DS_DETECT;
+    } else if (prefix(url, "/v1/models/", &p)) {
+        take_segment(&p, name, sizeof name);
+        family = R_RELOAD;
+        route = !strcmp(p, "/reload") ? R_RELOAD : R_NONE;
+    } else if (prefix(url, "/v2/repository/models/", &p)) {
+        take_segment(&p, name, sizeof name);
+        family = R_V2_LOAD;
+        route = !strcmp(p, "/load") ? R_V2_LOAD : !strcmp(p, "/unload") ? R_V2_UNLOAD : R_NONE;
+    } else if (prefix(url, "/v2/models/", &p)) {
+        take_segment(&p, name, sizeof name);
+        family = R_V2_MODEL;
+        const char *q;
+        if (prefix(p, "/versions/", &q)) {
+            p = q;
+            take_segment(&p, ver, sizeof ver);
+        }
+        route = !*p ? R_V2_MODEL : !strcmp(p, "/ready") ? R_V2_MODEL_READY : !strcmp(p, "/infer") ? R_V2_INFER : R_NONE;
+    } else {
+        return R_NONE;
+    }
+    if (!model_name_ok(name))
+        route = family; /* "/v2/models/../../x": a bad name, whatever follows */
+    if (route != R_NONE && r) {
+        snprintf(r->model_name, sizeof r->model_name, "%s", name);
+        snprintf(r->version, sizeof r->version, "%s", ver);
+        if (!name[0])
+            snprintf(r->model_name, sizeof r->model_name, ".");
+    }
+    return route;
+}
+
+static int match_route(const dt_server *s, const char *url, req *r)
+{
+    if (!strcmp(url, s->cfg.entry_point))
+        return R_PREDICT;
+    return builtin_route(url, r);
+}
+
+static int route_is_post(int route)
+{
+    switch (route) {
+    case R_PREDICT: case R_DETECT: case R_V2_INFER: case R_V2_INDEX: case R_V2_LOAD: case R_V2_UNLOAD:
+    case R_RELOAD: case R_DS_DETECT: return 1;
+    default: return 0;
+    }
+}
+
+static int route_infers(int route)
+{
+    return route == R_PREDICT || route == R_DETECT || route == R_V2_INFER || route == R_DS_DETECT;
+}
+
+/* The slot a named route refers to; answers 400/404 itself (returns NULL). */
+static mslot *route_slot(dt_server *s, req *r, enum MHD_Result *answered)
+{
+    char msg[160];
+    if (r->model_name[0] && !model_name_ok(r->model_name)) {
+        snprintf(msg, sizeof msg, "invalid model name '%.64s' (letters, digits, '.', '_', '-'; no '..')",
+                 r->model_name);
+        *answered = respond_error(r, DT_EINVAL, msg);
+        return NULL;
+    }
+    mslot *m = sched_find(s, r->model_name);
+    if (!m) {
+        snprintf(msg, sizeof msg, "no model named '%s' (GET /v1/models lists them)", r->model_name);
+        *answered = respond_error(r, DT_ENOTFOUND, msg);
+        return NULL;
+    }
+    if (r->version[0] && strcmp(r->version, "1") != 0) {
+        snprintf(msg, sizeof msg, "model %s has no version '%s' (only \"1\")", m->name, r->version);
+        *answered = respond_error(r, DT_ENOTFOUND, msg);
+        return NULL;
+    }
+    return m;
 }
 
 /* ---- GET routes ------------------------------------------------------------------ */
 
-/* GET / : the embedded web page, revalidated by ETag (issue 6). */
 static enum MHD_Result respond_page(req *r)
 {
     dt_page pg;
@@ -431,12 +585,10 @@ static enum MHD_Result respond_page(req *r)
     return ok;
 }
 
-static dt_server_state get_state(dt_server *s, char *why, size_t cap)
+static dt_server_state get_state(dt_server *s)
 {
     pthread_mutex_lock(&s->mu);
     dt_server_state state = s->state;
-    if (why)
-        snprintf(why, cap, "%s", s->load_st.msg);
     pthread_mutex_unlock(&s->mu);
     return state;
 }
@@ -451,15 +603,40 @@ static const char *not_ready_msg(dt_server_state state)
     }
 }
 
+static void models_json(dt_server *s, dt_jsonw *w)
+{
+    dt_jsonw_raw(w, "{\"models\":[");
+    for (int i = 0; i < s->n_slots; i++) {
+        mslot *m = &s->slots[i];
+        minst *in = sched_ref_current(s, m);
+        dt_jsonw_raw(w, i ? ",{\"name\":" : "{\"name\":");
+        dt_jsonw_str(w, m->name);
+        dt_jsonw_printf(w, ",\"ready\":%s,\"default\":%s", in ? "true" : "false", m->is_default ? "true" : "false");
+        if (in) {
+            dt_jsonw_printf(w, ",\"version\":%d,\"input\":{\"width\":%d,\"height\":%d},\"labels\":%d,\"threshold\":",
+                            in->generation, in->info.input_w, in->info.input_h, in->info.num_classes);
+            dt_jsonw_num(w, s->cfg.threshold, 4);
+            dt_jsonw_printf(w, ",\"device\":\"cpu\",\"workers\":%d,\"queue_size\":%d,\"max_batch\":%d", in->n_wctx,
+                            s->cfg.queue_size, in->max_batch);
+        }
+        dt_jsonw_raw(w, "}");
+        sched_unref(s, in);
+    }
+    dt_jsonw_raw(w, "]}");
+}
+
 static enum MHD_Result handle_get(dt_server *s, req *r)
 {
     if (r->route == R_INDEX)
         return respond_page(r);
-    dt_server_state state = get_state(s, NULL, 0);
+    enum MHD_Result answered = MHD_YES;
+    dt_server_state state = get_state(s);
     int ready = state == DT_SERVER_READY;
     dt_jsonw w;
     dt_jsonw_init(&w);
     int status = 200;
+    size_t len = 0;
+    char *body;
     switch (r->route) {
     case R_LIVE:
         dt_jsonw_raw(&w, "{\"live\":true}");
@@ -468,7 +645,7 @@ static enum MHD_Result handle_get(dt_server *s, req *r)
     case R_READY:
         if (ready) {
             dt_jsonw_raw(&w, r->route == R_HEALTH ? "{\"status\":\"ok\",\"model\":" : "{\"ready\":true,\"model\":");
-            dt_jsonw_str(&w, s->info.name);
+            dt_jsonw_str(&w, s->slots[s->def].name);
             dt_jsonw_raw(&w, "}");
         } else {
             status = 503;
@@ -486,19 +663,43 @@ static enum MHD_Result handle_get(dt_server *s, req *r)
             dt_jsonw_free(&w);
             return respond_error(r, DT_EBUSY, not_ready_msg(state));
         }
-        dt_jsonw_raw(&w, "{\"models\":[{\"name\":");
-        dt_jsonw_str(&w, s->info.name);
-        dt_jsonw_printf(&w, ",\"ready\":true,\"input\":{\"width\":%d,\"height\":%d},\"labels\":%d,\"threshold\":",
-                        s->info.input_w, s->info.input_h, s->info.num_classes);
-        dt_jsonw_num(&w, s->cfg.threshold, 4);
-        dt_jsonw_printf(&w, ",\"device\":\"cpu\",\"workers\":%d,\"queue_size\":%d}]}", s->cfg.workers,
-                        s->cfg.queue_size);
+        models_json(s, &w);
         break;
+    case R_METRICS:
+        metrics_render(s, &w);
+        r->resp_type = "text/plain; version=0.0.4; charset=utf-8";
+        break;
+    case R_V2_SERVER:
+        dt_jsonw_free(&w);
+        body = api_v2_server_meta(s, &len);
+        return respond(r, 200, body, len, NULL);
+    case R_V2_MODEL:
+    case R_V2_MODEL_READY: {
+        dt_jsonw_free(&w);
+        mslot *m = route_slot(s, r, &answered);
+        if (!m)
+            return answered;
+        r->slot = m;
+        if (r->route == R_V2_MODEL) {
+            body = api_v2_model_meta(s, m, &len);
+            return respond(r, 200, body, len, NULL);
+        }
+        dt_server_state ms = slot_state(s, m, NULL);
+        if (ms != DT_SERVER_READY || state == DT_SERVER_STOPPING) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "model %s is %s", m->name,
+                     state == DT_SERVER_STOPPING ? "shutting down" : ms == DT_SERVER_FAILED ? "not loaded (its load failed)" : "loading");
+            return respond_status(r, 503, msg);
+        }
+        dt_jsonw_raw(&w, "{\"name\":");
+        dt_jsonw_str(&w, m->name);
+        dt_jsonw_raw(&w, ",\"ready\":true}");
+        break;
+    }
     default:
         break;
     }
-    size_t len = 0;
-    char *body = dt_jsonw_take(&w, &len);
+    body = dt_jsonw_take(&w, &len);
     return respond(r, status, body, len, NULL);
 }
 
@@ -545,9 +746,10 @@ static dt_code check_content_type(req *r, dt_status *st)
                    "application/octet-stream or multipart/form-data with a field \"image\"", r->media);
 }
 
-static dt_code parse_classes(dt_server *s, req *r, const char *list, dt_status *st)
+static dt_code parse_classes(req *r, const char *list, dt_status *st)
 {
-    int cap = s->info.num_classes > 0 ? s->info.num_classes : 1, n = 0;
+    const minst *in = r->inst;
+    int cap = in->info.num_classes > 0 ? in->info.num_classes : 1, n = 0;
     dt_free(r->classes);
     r->classes = dt_malloc((size_t)cap * sizeof *r->classes);
     if (!r->classes)
@@ -570,7 +772,7 @@ static dt_code parse_classes(dt_server *s, req *r, const char *list, dt_status *
         p = comma ? comma + 1 : p + strlen(p);
         if (!n_item)
             continue;
-        int id = s->be.ops->class_id(s->be.self, name);
+        int id = in->be.ops->class_id(in->be.self, name);
         if (id < 0)
             return dt_fail(st, DT_EINVAL, "unknown class '%s' in classes=", name);
         int dup = 0;
@@ -586,7 +788,29 @@ static dt_code parse_classes(dt_server *s, req *r, const char *list, dt_status *
     return DT_OK;
 }
 
-static dt_code parse_detect_query(dt_server *s, req *r, dt_status *st)
+/* ?model=NAME of /v1/detect, before anything that needs the model. */
+static dt_code query_model(req *r, dt_status *st)
+{
+    if (!r->query)
+        return DT_OK;
+    dt_query_iter it;
+    dt_query_init(&it, r->query, strlen(r->query));
+    for (;;) {
+        char key[64], val[256];
+        int found = 0;
+        if (dt_query_next(&it, key, sizeof key, val, sizeof val, &found, st) != DT_OK)
+            return dt_wrap(st, "query string");
+        if (!found)
+            return DT_OK;
+        if (!strcmp(key, "model")) {
+            snprintf(r->model_name, sizeof r->model_name, "%s", val);
+            if (strlen(val) > MODEL_NAME_MAX || !val[0])
+                snprintf(r->model_name, sizeof r->model_name, "..");
+        }
+    }
+}
+
+static dt_code parse_detect_query(req *r, dt_status *st)
 {
     if (!r->query)
         return DT_OK;
@@ -612,7 +836,7 @@ static dt_code parse_detect_query(dt_server *s, req *r, dt_status *st)
                 return dt_wrap(st, "max_detections");
             r->params.max_detections = (int)m;
         } else if (!strcmp(key, "classes")) {
-            if (parse_classes(s, r, val, st) != DT_OK)
+            if (parse_classes(r, val, st) != DT_OK)
                 return st->code;
         } else if (!strcmp(key, "render")) {
             if (!strcmp(val, "jpeg") || !strcmp(val, "jpg"))
@@ -621,21 +845,44 @@ static dt_code parse_detect_query(dt_server *s, req *r, dt_status *st)
                 r->render = 0;
             else
                 return dt_fail(st, DT_EINVAL, "render=%.40s: only render=jpeg (or json) is supported", val);
-        } else {
+        } else if (strcmp(key, "model") != 0) {
             return dt_fail(st, DT_EINVAL, "unknown query parameter '%.60s' (known: threshold, max_detections, "
-                                          "classes, render)", key);
+                                          "classes, render, model)", key);
         }
     }
+}
+
+/* DeepStack's min_confidence: keep predictions with confidence >= it. */
+static dt_code set_min_confidence(req *r, const char *val, dt_status *st)
+{
+    double t;
+    if (dt_parse_f64(val, 0, 1, &t, st) != DT_OK)
+        return dt_wrap(st, "min_confidence");
+    r->threshold = t;
+    r->threshold_ge = 1;
+    r->params.threshold = t > 0 ? nextafterf((float)t, 0.f) : 0.f;
+    return DT_OK;
 }
 
 static enum MHD_Result handle_post_headers(dt_server *s, req *r)
 {
     dt_status st;
     dt_status_clear(&st);
+    enum MHD_Result answered = MHD_YES;
     if (r->pending_code != DT_OK)
         return respond_error(r, r->pending_code, "out of memory");
-    if (check_content_type(r, &st) != DT_OK)
-        return respond_error(r, st.code, st.msg);
+    if (r->route == R_PREDICT || r->route == R_DETECT || r->route == R_DS_DETECT) {
+        if (check_content_type(r, &st) != DT_OK)
+            return respond_error(r, st.code, st.msg);
+    } else {
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        dt_status tmp;
+        if (ct && dt_media_type(ct, strlen(ct), r->media, sizeof r->media, &tmp) != DT_OK)
+            snprintf(r->media, sizeof r->media, "invalid");
+    }
+    const char *ce = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    if (ce && strcasecmp(ce, "identity") != 0)
+        return respond_error(r, DT_EUNSUPPORTED, "Content-Encoding is not supported: send the body uncompressed");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         int64_t v;
@@ -649,11 +896,33 @@ static enum MHD_Result handle_post_headers(dt_server *s, req *r)
             return respond_error(r, DT_ELIMIT, msg);
         }
     }
-    dt_server_state state = get_state(s, NULL, 0);
-    if (state != DT_SERVER_READY)
-        return respond_error(r, DT_EBUSY, not_ready_msg(state));
-    if (r->route == R_DETECT && parse_detect_query(s, r, &st) != DT_OK)
+    if (r->route == R_V2_INFER) {
+        const char *ih = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Inference-Header-Content-Length");
+        if (ih && dt_parse_i64(ih, 0, INT64_MAX, &r->v2_header_len, &st) != DT_OK)
+            return respond_error(r, DT_EINVAL, "bad Inference-Header-Content-Length");
+    }
+    if (r->route == R_DETECT && query_model(r, &st) != DT_OK)
         return respond_error(r, st.code, st.msg);
+    if (route_infers(r->route) || r->route == R_RELOAD || r->route == R_V2_LOAD || r->route == R_V2_UNLOAD) {
+        mslot *m = route_slot(s, r, &answered);
+        if (!m)
+            return answered;
+        r->slot = m;
+    }
+    if (route_infers(r->route)) {
+        if (sched_acquire(s, r, r->slot, &st) != DT_OK) {
+            dt_server_state state = get_state(s);
+            /* The article's server had one model: keep its words. */
+            return respond_error(r, DT_EBUSY, state != DT_SERVER_READY && s->n_slots == 1 ? not_ready_msg(state) : st.msg);
+        }
+        if (r->route == R_DETECT && parse_detect_query(r, &st) != DT_OK)
+            return respond_error(r, st.code, st.msg);
+        if (r->route == R_DS_DETECT) {
+            r->threshold = DS_MIN_CONFIDENCE;
+            r->threshold_ge = 1;
+            r->params.threshold = nextafterf((float)DS_MIN_CONFIDENCE, 0.f);
+        }
+    }
     /* Reserve what the client announced against the global cap now, so a
      * burst of big uploads is refused before we buffer any of it. */
     if (r->content_length > 0) {
@@ -670,7 +939,7 @@ static enum MHD_Result handle_post_headers(dt_server *s, req *r)
 
 static void start_discard(req *r, dt_code code, const char *msg)
 {
-    release_body(r);
+    req_release_body(r);
     r->pending_code = code;
     snprintf(r->pending_msg, sizeof r->pending_msg, "%s", msg);
     r->phase = PH_DISCARD;
@@ -716,237 +985,75 @@ static void on_body_chunk(dt_server *s, req *r, const char *data, size_t n)
     r->len += n;
 }
 
-static int looks_like_image(const unsigned char *p, size_t n)
+/* The image of /predict, /v1/detect and DeepStack: the body or its
+ * multipart field "image" (cheap checks here, decoding on a prep thread). */
+static dt_code find_image(req *r, dt_status *st)
 {
-    if (n >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
-        return 1;
-    if (n >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8))
-        return 1;
-    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4))
-        return 1;
-    if (n >= 14 && p[0] == 'B' && p[1] == 'M')
-        return 1;
-    return 0;
-}
-
-static void job_run(dt_job *job, void *wctx);
-
-static enum MHD_Result handle_body_done(dt_server *s, req *r)
-{
-    r->t_body = dt_now_ms();
     if (r->multipart) {
         dt_multipart_part part;
-        dt_status st;
-        dt_code c = dt_multipart_find(r->body, r->len, r->boundary, "image", &part, &st);
+        dt_status tmp;
+        dt_code c = dt_multipart_find(r->body, r->len, r->boundary, "image", &part, &tmp);
         if (c != DT_OK)
-            return respond_error(r, DT_EINVAL, st.msg);
+            return dt_fail(st, DT_EINVAL, "%s", tmp.msg);
         r->img = part.data;
         r->img_len = part.len;
+        if (r->route == R_DS_DETECT &&
+            dt_multipart_find(r->body, r->len, r->boundary, "min_confidence", &part, &tmp) == DT_OK) {
+            char v[64];
+            snprintf(v, sizeof v, "%.*s", (int)(part.len < 63 ? part.len : 63), (const char *)part.data);
+            if (set_min_confidence(r, v, st) != DT_OK)
+                return st->code;
+        }
     } else {
         r->img = r->body;
         r->img_len = r->len;
     }
     if (r->img_len == 0)
-        return respond_error(r, DT_EINVAL, r->route == R_PREDICT ? "Invalid content: empty body"
-                                                                 : "empty image: send the image bytes");
-    if (!looks_like_image(r->img, r->img_len))
-        return respond_error(r, DT_EINVAL, r->route == R_PREDICT
-                                               ? "Invalid content: the body is not a JPEG, PNG, WebP or BMP image"
-                                               : "the body is not a JPEG, PNG, WebP or BMP image");
-    r->job.run = job_run;
-    /* Suspend before the push: the worker may resume us at once. */
-    MHD_suspend_connection(r->conn);
-    r->phase = PH_QUEUED;
+        return dt_fail(st, DT_EINVAL, "%s", r->route == R_PREDICT ? "Invalid content: empty body"
+                                                               : "empty image: send the image bytes");
+    if (!api_looks_like_image(r->img, r->img_len))
+        return dt_fail(st, DT_EINVAL, "%s", r->route == R_PREDICT
+                                             ? "Invalid content: the body is not a JPEG, PNG, WebP or BMP image"
+                                             : "the body is not a JPEG, PNG, WebP or BMP image");
+    return DT_OK;
+}
+
+static enum MHD_Result handle_body_done(dt_server *s, req *r)
+{
+    r->t_body = dt_now_ms();
     dt_status st;
-    if (dt_workq_push(s->q, &r->job, &st) != DT_OK) {
-        size_t len = 0;
-        r->resp = error_body(st.msg, &len);
-        r->resp_len = len;
-        r->status = http_status_for(r->route, DT_EBUSY);
-        atomic_store_explicit(&r->done, 1, memory_order_release);
-        MHD_resume_connection(r->conn);
+    dt_status_clear(&st);
+    size_t len = 0;
+    char *body;
+    switch (r->route) {
+    case R_V2_INDEX:
+        body = api_v2_index(s, &len);
+        return respond(r, 200, body, len, NULL);
+    case R_V2_UNLOAD:
+        return respond_error(r, DT_EUNSUPPORTED, "unloading is not supported: detectd serves every model it found "
+                                                 "at startup (load = reload from disk)");
+    case R_RELOAD:
+    case R_V2_LOAD:
+        suspend(r);
+        if (sched_reload(s, r->slot, r, &st) != DT_OK)
+            req_finish_error(r, st.code, st.msg);
+        return MHD_YES;
+    case R_V2_INFER:
+        if (r->len == 0)
+            return respond_error(r, DT_EINVAL, "empty inference request");
+        break;
+    default:
+        if (find_image(r, &st) != DT_OK)
+            return respond_error(r, st.code, st.msg);
+        break;
     }
+    suspend(r);
+    if (sched_submit(s, r, &st) != DT_OK)
+        req_finish_error(r, DT_EBUSY, st.msg);
     return MHD_YES;
 }
 
-/* ---- the worker side ------------------------------------------------------------- */
-
-static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
-
-static char *render_predict(const dt_detect_result *res, double threshold, dt_server *s, size_t *len)
-{
-    dt_jsonw w;
-    dt_jsonw_init(&w);
-    dt_jsonw_raw(&w, "{\"prediction\":[");
-    int first = 1;
-    for (int i = 0; i < res->n; i++) {
-        const dt_detection *d = &res->dets[i];
-        if (!(d->score > threshold))
-            continue;
-        int x0 = clampi(lroundf(d->x1), 0, res->width), y0 = clampi(lroundf(d->y1), 0, res->height);
-        int x1 = clampi(lroundf(d->x2), x0, res->width), y1 = clampi(lroundf(d->y2), y0, res->height);
-        dt_jsonw_raw(&w, first ? "{\"objectClass\":" : ",{\"objectClass\":");
-        first = 0;
-        dt_jsonw_str(&w, s->be.ops->label(s->be.self, d->class_id));
-        dt_jsonw_raw(&w, ",\"probability\":");
-        dt_jsonw_num(&w, d->score, 4);
-        dt_jsonw_printf(&w, ",\"x\":%d,\"y\":%d,\"width\":%d,\"height\":%d}", x0, y0, x1 - x0, y1 - y0);
-    }
-    dt_jsonw_raw(&w, "]}");
-    return dt_jsonw_take(&w, len);
-}
-
-/* The object schema of `detectd detect` (cmd_detect.c): pixels and
- * milliseconds to 3 decimals, scores to 6. */
-static char *render_detect(const dt_detect_result *res, const req *r, dt_server *s, double queue_ms, size_t *len)
-{
-    dt_jsonw w;
-    dt_jsonw_init(&w);
-    dt_jsonw_raw(&w, "{\"model\":");
-    dt_jsonw_str(&w, s->info.name);
-    dt_jsonw_printf(&w, ",\"width\":%d,\"height\":%d,\"objects\":[", res->width, res->height);
-    int n = 0;
-    for (int i = 0; i < res->n && n < r->params.max_detections; i++) {
-        const dt_detection *d = &res->dets[i];
-        if (!(d->score > r->threshold))
-            continue;
-        float x1 = fminf(fmaxf(d->x1, 0), (float)res->width), y1 = fminf(fmaxf(d->y1, 0), (float)res->height);
-        float x2 = fminf(fmaxf(d->x2, x1), (float)res->width), y2 = fminf(fmaxf(d->y2, y1), (float)res->height);
-        dt_jsonw_raw(&w, n ? ",{\"label\":" : "{\"label\":");
-        n++;
-        dt_jsonw_str(&w, s->be.ops->label(s->be.self, d->class_id));
-        dt_jsonw_printf(&w, ",\"class_id\":%d,\"score\":", d->class_id);
-        dt_jsonw_num(&w, d->score, 6);
-        dt_jsonw_raw(&w, ",\"box\":{\"x\":");
-        dt_jsonw_num(&w, x1, 3);
-        dt_jsonw_raw(&w, ",\"y\":");
-        dt_jsonw_num(&w, y1, 3);
-        dt_jsonw_raw(&w, ",\"width\":");
-        dt_jsonw_num(&w, x2 - x1, 3);
-        dt_jsonw_raw(&w, ",\"height\":");
-        dt_jsonw_num(&w, y2 - y1, 3);
-        dt_jsonw_raw(&w, "}}");
-    }
-    const dt_detect_timing *t = &res->timing;
-    dt_jsonw_raw(&w, "],\"timing_ms\":{\"queue\":");
-    dt_jsonw_num(&w, queue_ms, 3);
-    dt_jsonw_raw(&w, ",\"decode\":");
-    dt_jsonw_num(&w, t->decode_ms, 3);
-    dt_jsonw_raw(&w, ",\"preprocess\":");
-    dt_jsonw_num(&w, t->preprocess_ms, 3);
-    dt_jsonw_raw(&w, ",\"inference\":");
-    dt_jsonw_num(&w, t->inference_ms, 3);
-    dt_jsonw_raw(&w, ",\"postprocess\":");
-    dt_jsonw_num(&w, t->postprocess_ms, 3);
-    dt_jsonw_raw(&w, ",\"total\":");
-    dt_jsonw_num(&w, dt_now_ms() - r->t_body, 3);
-    dt_jsonw_raw(&w, "}}");
-    return dt_jsonw_take(&w, len);
-}
-
-static const char *server_label(const void *ctx, int class_id)
-{
-    const dt_server *s = ctx;
-    return s->be.ops->label(s->be.self, class_id);
-}
-
-/* ?render=jpeg: the photo with the same objects the JSON answer would list
- * drawn on it (decoded again at full size: boxes are in original pixels). */
-static dt_code render_jpeg(const dt_detect_result *res, req *r, dt_server *s, const dt_image_limits *lim,
-                           dt_status *st)
-{
-    dt_detection *keep = dt_malloc((size_t)(res->n > 0 ? res->n : 1) * sizeof *keep);
-    if (!keep)
-        return dt_fail(st, DT_ENOMEM, "out of memory");
-    int n = 0;
-    for (int i = 0; i < res->n && n < r->params.max_detections; i++)
-        if (res->dets[i].score > r->threshold)
-            keep[n++] = res->dets[i];
-    dt_draw_opts o = {.font = s->font, .label = server_label, .label_ctx = s};
-    unsigned char *jpg = NULL;
-    size_t len = 0;
-    dt_code c = dt_render_detections(r->img, r->img_len, lim, keep, n, &o, 90, &jpg, &len, st);
-    dt_free(keep);
-    if (c == DT_OK) {
-        r->resp = (char *)jpg;
-        r->resp_len = len;
-        r->resp_type = "image/jpeg";
-    }
-    return c;
-}
-
-/* Runs on a worker: detect, render the whole answer, then hand the
- * connection back.  After MHD_resume_connection the request belongs to
- * the HTTP thread again: nothing may touch `r` past that call. */
-static void job_run(dt_job *job, void *wctx)
-{
-    req *r = (req *)job;
-    dt_server *s = r->srv;
-    struct MHD_Connection *conn = r->conn;
-    double queue_ms = dt_now_ms() - job->enqueued_ms;
-    dt_status st;
-    dt_status_clear(&st);
-    dt_detect_result res;
-    memset(&res, 0, sizeof res);
-    dt_code c;
-    if (!wctx) {
-        c = dt_fail(&st, DT_EBUSY, "server is shutting down");
-    } else {
-        dt_image_limits lim = {.max_pixels = s->cfg.max_pixels, .max_side = 0};
-        c = s->be.ops->detect(s->be.self, wctx, r->img, r->img_len, &lim, &r->params, &res, &st);
-        if (c == DT_OK && r->render)
-            c = render_jpeg(&res, r, s, &lim, &st);
-    }
-    size_t len = 0;
-    if (c == DT_OK && r->render) {
-        len = r->resp_len; /* render_jpeg set resp */
-        r->status = 200;
-    } else if (c == DT_OK) {
-        r->resp = r->route == R_PREDICT ? render_predict(&res, r->threshold, s, &len)
-                                        : render_detect(&res, r, s, queue_ms, &len);
-        r->status = 200;
-    } else {
-        r->status = http_status_for(r->route, c);
-        if (r->status >= 500 && r->status != 503)
-            dt_server_log("error", "request %s: %s: %s", r->id, dt_code_name(c), st.msg);
-        if (r->route == R_PREDICT && r->status == 400) {
-            char msg[DT_STATUS_MSG + 32];
-            snprintf(msg, sizeof msg, "Invalid content: %s", st.msg);
-            r->resp = error_body(msg, &len);
-        } else {
-            r->resp = error_body(st.msg[0] ? st.msg : dt_code_name(c), &len);
-        }
-    }
-    r->resp_len = len;
-    release_body(r); /* the image is not needed any more: free it before the answer goes out */
-    atomic_store_explicit(&r->done, 1, memory_order_release);
-    MHD_resume_connection(conn);
-}
-
 /* ---- the access handler ---------------------------------------------------------- */
-
-static int builtin_route(const char *url)
-{
-    static const struct {
-        const char *path;
-        int route;
-    } table[] = {
-        {"/v1/detect", R_DETECT},      {"/health", R_HEALTH},         {"/v2/health/live", R_LIVE},
-        {"/v2/health/ready", R_READY}, {"/v1/models", R_MODELS},
-        {"/", R_INDEX},                {"/index.html", R_INDEX},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-        if (!strcmp(url, table[i].path))
-            return table[i].route;
-    return R_NONE;
-}
-
-static int match_route(const dt_server *s, const char *url)
-{
-    if (!strcmp(url, s->cfg.entry_point))
-        return R_PREDICT;
-    return builtin_route(url);
-}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -966,8 +1073,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         assign_id(s, r);
-        r->route = match_route(s, url);
-        int post = r->route == R_PREDICT || r->route == R_DETECT;
+        r->route = match_route(s, url, r);
+        set_api(r);
+        int post = route_is_post(r->route);
+        if (r->bad_path)
+            return respond_error(r, DT_EINVAL, "invalid path: an encoded '/' (%2F) never names a model or a route");
         if (r->route == R_NONE) {
             char msg[LOG_PATH_MAX + 32];
             snprintf(msg, sizeof msg, "no route %s", r->path);
@@ -997,8 +1107,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return respond_error(r, r->pending_code, r->pending_msg);
     case PH_QUEUED:
-        if (!atomic_load_explicit(&r->done, memory_order_acquire))
+        if (!atomic_load_explicit(&r->done, memory_order_acquire)) {
+            *upload_size = 0;
             return MHD_YES;
+        }
         {
             char *body = r->resp;
             r->resp = NULL;
@@ -1009,55 +1121,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
-}
-
-/* ---- model loading --------------------------------------------------------------- */
-
-static void set_state(dt_server *s, dt_server_state state, const dt_status *why)
-{
-    pthread_mutex_lock(&s->mu);
-    if (s->state != DT_SERVER_STOPPING)
-        s->state = state;
-    if (why)
-        s->load_st = *why;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static void *loader_main(void *arg)
-{
-    dt_server *s = arg;
-    dt_status st;
-    dt_status_clear(&st);
-    double t0 = dt_now_ms();
-    int made = 0;
-    dt_code c = s->be.ops->load(s->be.self, &st);
-    if (c == DT_OK) {
-        s->be.ops->info(s->be.self, &s->info);
-        dt_server_log("info", "model %s loaded: input %dx%d, %d labels (%.0f ms)", s->info.name, s->info.input_w,
-                      s->info.input_h, s->info.num_classes, dt_now_ms() - t0);
-        if (s->cfg.model_edge && (s->cfg.model_edge != s->info.input_w || s->cfg.model_edge != s->info.input_h))
-            dt_server_log("warn", "MODEL_EDGE=%d ignored: the model's input is %dx%d", s->cfg.model_edge,
-                          s->info.input_w, s->info.input_h);
-        for (; made < s->n_wctx && c == DT_OK; made++)
-            c = s->be.ops->worker_create(s->be.self, &s->wctx[made], &st);
-        if (c != DT_OK)
-            made--; /* the failed one left nothing */
-    }
-    if (c == DT_OK && (c = dt_workq_start(s->q, s->n_wctx, s->wctx, &st)) != DT_OK)
-        dt_workq_stop(s->q); /* join the workers that did start before freeing their contexts */
-    if (c != DT_OK) {
-        for (int i = 0; i < made; i++) {
-            s->be.ops->worker_free(s->be.self, s->wctx[i]);
-            s->wctx[i] = NULL;
-        }
-        dt_server_log("error", "model %s failed to load: %s", s->cfg.model, st.msg);
-        set_state(s, DT_SERVER_FAILED, &st);
-        return NULL;
-    }
-    set_state(s, DT_SERVER_READY, NULL);
-    if (dt_server_state_get(s, NULL) == DT_SERVER_READY)
-        dt_server_log("info", "ready: %d worker(s) warmed up in %.0f ms", s->n_wctx, dt_now_ms() - t0);
-    return NULL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -1107,9 +1170,15 @@ static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port
 
 dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_server **out, dt_status *st)
 {
+    return dt_server_start_ex(cfg, be, NULL, out, st);
+}
+
+dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, const dt_server_backend_ext *ext,
+                           dt_server **out, dt_status *st)
+{
     *out = NULL;
     dt_code c = dt_server_config_check(cfg, st);
-    if (c == DT_OK && builtin_route(cfg->entry_point) != R_NONE)
+    if (c == DT_OK && builtin_route(cfg->entry_point, NULL) != R_NONE)
         c = dt_fail(st, DT_EINVAL, "entry point %s would hide the built-in route of the same path", cfg->entry_point);
     if (c != DT_OK) {
         be.ops->destroy(be.self);
@@ -1121,7 +1190,13 @@ dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_se
         return dt_fail(st, DT_ENOMEM, "out of memory");
     }
     s->cfg = *cfg;
-    s->be = be;
+    if (s->cfg.prep_threads < 1)
+        s->cfg.prep_threads = 1;
+    if (s->cfg.max_batch < 1)
+        s->cfg.max_batch = 1;
+    s->proto = be;
+    if (ext)
+        s->ext = *ext;
     s->listen_fd = -1;
     s->state = DT_SERVER_LOADING;
     pthread_mutex_init(&s->mu, NULL);
@@ -1129,11 +1204,17 @@ dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_se
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
+    pthread_cond_init(&s->timer_cv, &ca);
+    pthread_cond_init(&s->mgr_cv, &ca);
     pthread_condattr_destroy(&ca);
+    for (int i = 0; i < R_COUNT; i++)
+        dt_hist_init(&s->req_h[i], DT_HIST_SECONDS, DT_HIST_SECONDS_N);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    s->started_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     s->id_seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
-    s->n_wctx = cfg->workers;
+    if (gethostname(s->hostname, sizeof s->hostname - 1) != 0 || !s->hostname[0])
+        snprintf(s->hostname, sizeof s->hostname, "localhost");
     dt_status font_st;
     if (dt_font_create(NULL, &s->font, &font_st) != DT_OK)
         dt_server_log("warn", "?render=jpeg images get boxes without labels: %s", font_st.msg);
@@ -1143,12 +1224,7 @@ dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_se
     if (cfg->model_epoch_set)
         dt_server_log("info", "MODEL_EPOCH is ignored (it selected MXNet checkpoints)");
 
-    s->wctx = dt_calloc((size_t)s->n_wctx, sizeof *s->wctx);
-    if (!s->wctx) {
-        c = dt_fail(st, DT_ENOMEM, "out of memory");
-        goto fail;
-    }
-    c = dt_workq_create(cfg->queue_size, &s->q, st);
+    c = sched_init(s, st);
     if (c != DT_OK)
         goto fail;
     c = open_listener(cfg, &s->listen_fd, &s->port, st);
@@ -1176,13 +1252,16 @@ dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_se
         c = dt_fail(st, DT_EIO, "cannot start the HTTP server on %s:%d", cfg->host, s->port);
         goto fail;
     }
-    dt_server_log("info", "listening on %s:%d (POST %s, POST /v1/detect); loading model %s", cfg->host, s->port,
-                  cfg->entry_point, cfg->model);
-    if (pthread_create(&s->loader, NULL, loader_main, s) != 0) {
-        c = dt_fail(st, DT_ENOMEM, "cannot start the model loader thread");
+    char thr[16];
+    snprintf(thr, sizeof thr, s->cfg.threads > 0 ? "%d" : "auto", s->cfg.threads);
+    dt_server_log("info", "listening on %s:%d (POST %s, /v1/detect, /v2/models/*/infer, /v1/vision/detection); "
+                          "%d model(s), default %s; %d worker(s) x %s thread(s) per model, %d prep thread(s), "
+                          "max batch %d, queue %d, request timeout %d ms",
+                  cfg->host, s->port, cfg->entry_point, s->n_slots, s->slots[s->def].name, s->cfg.workers, thr,
+                  s->cfg.prep_threads, s->cfg.max_batch, s->cfg.queue_size, s->cfg.request_timeout_ms);
+    c = sched_start(s, st);
+    if (c != DT_OK)
         goto fail;
-    }
-    s->loader_started = 1;
     *out = s;
     return DT_OK;
 fail:
@@ -1192,7 +1271,7 @@ fail:
 
 int dt_server_port(const dt_server *s) { return s->port; }
 
-int dt_server_queue_depth(dt_server *s) { return dt_workq_depth(s->q); }
+int dt_server_queue_depth(dt_server *s) { return sched_queue_depth(s); }
 
 dt_server_state dt_server_state_get(dt_server *s, dt_status *why)
 {
@@ -1234,20 +1313,21 @@ void dt_server_stop(dt_server *s)
     int active = s->active;
     pthread_mutex_unlock(&s->mu);
     if (s->mhd) {
-        dt_server_log("info", "shutting down: %d request(s) in flight", active);
+        dt_server_log("info", "shutting down: %d request(s) in flight, up to %d s to finish them", active,
+                      s->cfg.drain_timeout_s);
         MHD_socket fd = MHD_quiesce_daemon(s->mhd);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
         s->listen_fd = -1;
-        wait_idle(s, s->cfg.timeout_s * 1000.0);
+        /* Requests already read keep being served (with Connection:
+         * close) until they are done or the drain deadline passes. */
+        wait_idle(s, s->cfg.drain_timeout_s * 1000.0);
     }
-    if (s->loader_started) {
-        pthread_join(s->loader, NULL);
-        s->loader_started = 0;
-    }
-    /* Runs whatever is still queued, so every suspended connection is
-     * resumed before the daemon stops (libmicrohttpd requires it). */
-    dt_workq_stop(s->q);
+    sched_stop_threads(s);
+    /* What is still queued after the deadline is answered 503, so every
+     * suspended connection is resumed before the daemon stops
+     * (libmicrohttpd requires it). */
+    sched_stop_queues(s);
     if (s->mhd) {
         wait_idle(s, 1000);
         MHD_stop_daemon(s->mhd);
@@ -1256,11 +1336,6 @@ void dt_server_stop(dt_server *s)
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
         s->listen_fd = -1;
-    }
-    for (int i = 0; s->wctx && i < s->n_wctx; i++) {
-        if (s->wctx[i])
-            s->be.ops->worker_free(s->be.self, s->wctx[i]);
-        s->wctx[i] = NULL;
     }
     if (was_running)
         dt_server_log("info", "stopped");
@@ -1271,12 +1346,13 @@ void dt_server_free(dt_server *s)
     if (!s)
         return;
     dt_server_stop(s);
-    dt_workq_free(s->q);
-    dt_free(s->wctx);
+    sched_free(s);
     dt_font_free(s->font);
-    if (s->be.ops)
-        s->be.ops->destroy(s->be.self);
+    if (s->proto.ops && !s->proto_used)
+        s->proto.ops->destroy(s->proto.self);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->timer_cv);
+    pthread_cond_destroy(&s->mgr_cv);
     pthread_mutex_destroy(&s->mu);
     dt_free(s);
 }

@@ -75,6 +75,7 @@ typedef struct req {
     char path[LOG_PATH_MAX + 1];
     char media[64];       /* request media type, for dispatch and the log */
     char *query;          /* raw query string (after '?'), or NULL */
+    int bad_path;         /* the raw path holds an encoded '/' */
     char model_name[MODEL_NAME_MAX + 1]; /* from the path or ?model= ("" = default) */
     char version[16];     /* v2 /versions/{v} */
     double t0;            /* request line seen */
@@ -112,6 +113,7 @@ typedef struct req {
     char *v2_id;              /* the request's "id", echoed */
     int v2_outputs;           /* V2_OUT_* wanted */
     int v2_binary;            /* V2_OUT_* to send as binary */
+    int v2_order[2], v2_n_out; /* outputs in the order asked for */
     int64_t resp_header_len;  /* >= 0: Inference-Header-Content-Length of resp */
     /* timings for the answers and the metrics */
     double infer_ms, queue_ms;
@@ -148,6 +150,7 @@ struct minst {
     float **pool;          /* free prepared-input buffers */
     int pool_n, pool_cap;
     minst *next_retired;
+    minst *next_all;       /* srv->mu: every live instance, current or retired */
 };
 
 /* One named model, stable across reloads: what to load, its current
@@ -171,6 +174,7 @@ struct mslot {
 struct dt_server {
     dt_server_config cfg;
     dt_server_backend proto;  /* the backend given to start: first slot's, and the one spawning others */
+    dt_server_backend_ext ext; /* its kind's optional abilities (all NULL if none) */
     int proto_used;           /* proto is slot 0's first instance (freed with it) */
     struct MHD_Daemon *mhd;
     int listen_fd;
@@ -186,6 +190,8 @@ struct dt_server {
     pthread_cond_t mgr_cv;    /* mu: work for the manager */
     pthread_cond_t timer_cv;  /* mu */
     minst *retired;           /* mu: instances whose last reference is gone */
+    minst *all;               /* mu: every live instance */
+    char hostname[64];
     int reload_all;           /* mu: SIGHUP */
     pthread_mutex_t mu;       /* guards state, active, load_st, slots' cur/state/refs */
     pthread_cond_t cv;        /* signalled when active drops */
@@ -211,6 +217,8 @@ void req_finish(req *r, int status, char *body, size_t len);
 /* An error answer in the request's API shape. */
 void req_finish_error(req *r, dt_code code, const char *msg);
 int http_status_for(const req *r, dt_code code);
+/* Free the request's copy of the upload (and its share of the in-flight bytes). */
+void req_release_body(req *r);
 const char *route_name(int route);
 
 /* ---- sched.c ---- */
@@ -225,6 +233,9 @@ int model_name_ok(const char *name);
  * DT_EBUSY when it has none (loading, failed). */
 dt_code sched_acquire(dt_server *s, req *r, mslot *m, dt_status *st);
 void sched_release(req *r);
+/* A reference on the slot's current instance (NULL if none); drop it with sched_unref. */
+minst *sched_ref_current(dt_server *s, mslot *m);
+void sched_unref(dt_server *s, minst *in);
 /* Admit a request whose body is complete and queue it for preparation;
  * DT_EBUSY (queue full / stopping) leaves it to the caller to answer. */
 dt_code sched_submit(dt_server *s, req *r, dt_status *st);

@@ -102,18 +102,7 @@ typedef struct dt_server_model_info {
  * fake).  `self` is the backend's own state.  load runs once on the
  * manager thread; worker_create runs on the manager thread and must leave
  * the context warmed up; detect runs on one worker thread per context;
- * info/label/class_id are called from any thread after load succeeded.
- *
- * The members after `destroy` are optional (NULL = absent):
- *   spawn        a new, unloaded backend of the same kind for `model`
- *                (NULL = the same model again): reloads and --model-dir
- *                need it.
- *   item_floats, prepare, max_batch, input, run, decode: the staged
- *                pipeline (all six or none).  prepare is thread-safe and
- *                runs on the prep threads; the rest run on the worker that
- *                owns wctx.  With them the server batches requests and
- *                keeps decoding off the inference workers; without them
- *                it calls detect, one request at a time. */
+ * info/label/class_id are called from any thread after load succeeded. */
 typedef struct dt_server_backend_ops {
     dt_code (*load)(void *self, dt_status *st);
     void (*info)(void *self, dt_server_model_info *out);
@@ -124,7 +113,25 @@ typedef struct dt_server_backend_ops {
     dt_code (*detect)(void *self, void *wctx, const void *bytes, size_t len, const dt_image_limits *lim,
                       const dt_detect_params *p, dt_detect_result *out, dt_status *st);
     void (*destroy)(void *self);
-    /* optional */
+} dt_server_backend_ops;
+
+typedef struct dt_server_backend {
+    const dt_server_backend_ops *ops;
+    void *self;
+} dt_server_backend;
+
+/* Optional abilities of a backend kind (dt_server_start_ex); every member
+ * may be NULL:
+ *   spawn        a new, unloaded backend of the same kind for `model`
+ *                (NULL = the same model again): reloads and --model-dir
+ *                need it.
+ *   item_floats, prepare, max_batch, input, run, decode: the staged
+ *                pipeline (all six or none).  prepare is thread-safe and
+ *                runs on the prep threads; the rest run on the worker that
+ *                owns wctx.  With them the server batches requests and
+ *                keeps decoding off the inference workers; without them
+ *                it calls ops->detect, one request at a time. */
+typedef struct dt_server_backend_ext {
     dt_code (*spawn)(void *self, const char *model, void **out, dt_status *st);
     size_t (*item_floats)(void *self);
     dt_code (*prepare)(void *self, const void *bytes, size_t len, const dt_image_limits *lim, float *dst,
@@ -134,16 +141,13 @@ typedef struct dt_server_backend_ops {
     dt_code (*run)(void *self, void *wctx, int batch, dt_status *st);
     dt_code (*decode)(void *self, void *wctx, int i, const dt_prep_info *info, const dt_detect_params *p,
                       dt_detect_result *out, dt_status *st);
-} dt_server_backend_ops;
-
-typedef struct dt_server_backend {
-    const dt_server_backend_ops *ops;
-    void *self;
-} dt_server_backend;
+} dt_server_backend_ext;
 
 /* The real backend: vision/detector.h over cfg's model, models_dir,
  * threads and max_batch (the config is copied). */
 dt_code dt_server_backend_detector(const dt_server_config *cfg, dt_server_backend *out, dt_status *st);
+/* Its optional abilities: spawn and the staged (batching) pipeline. */
+const dt_server_backend_ext *dt_server_backend_detector_ext(void);
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
@@ -160,6 +164,10 @@ typedef enum dt_server_state {
  * takes the backend in every case (destroyed by dt_server_free, or here on
  * failure).  The config is copied. */
 dt_code dt_server_start(const dt_server_config *cfg, dt_server_backend be, dt_server **out, dt_status *st);
+/* The same with the backend kind's optional abilities (ext may be NULL;
+ * kept by pointer: static storage). */
+dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, const dt_server_backend_ext *ext,
+                           dt_server **out, dt_status *st);
 
 /* The bound TCP port (the real one when cfg->port was 0). */
 int dt_server_port(const dt_server *s);

@@ -83,8 +83,9 @@ static dt_code f_detect(void *self, void *w, const void *bytes, size_t len, cons
     return DT_OK;
 }
 static void f_destroy(void *self) { (void)self; }
-static const dt_server_backend_ops g_ops = {f_load, f_info, f_label, f_class_id, f_worker_create,
-                                            f_worker_free, f_detect, f_destroy};
+static const dt_server_backend_ops g_ops = {
+    .load = f_load, .info = f_info, .label = f_label, .class_id = f_class_id, .worker_create = f_worker_create,
+    .worker_free = f_worker_free, .detect = f_detect, .destroy = f_destroy};
 
 static void stop_server(void)
 {

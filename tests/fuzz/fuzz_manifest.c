@@ -39,9 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(g_dir, sizeof g_dir, "/tmp/dt-fuzz-manifest-XXXXXX");
-    if (!mkdtemp(g_dir))
-        abort();
+    fuzz_mkdtemp(g_dir, sizeof g_dir, "manifest");
     snprintf(g_path, sizeof g_path, "%s/m.detectd.json", g_dir);
     const char labels[] = "cat\ndog\n\nperson\r\n\n";
     put("labels.names", labels, sizeof labels - 1);

@@ -26,9 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(g_dir, sizeof g_dir, "/tmp/dt-fuzz-onnx-XXXXXX");
-    if (!mkdtemp(g_dir))
-        abort();
+    fuzz_mkdtemp(g_dir, sizeof g_dir, "onnx");
     char p[128];
     snprintf(p, sizeof p, "%s/weights.bin", g_dir);
     FILE *f = fopen(p, "wb");

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/status.h"
 
@@ -36,6 +37,16 @@ static inline void fuzz_check_status(dt_code rc, const dt_status *st)
         FUZZ_ASSERT(st->code == rc);
         FUZZ_ASSERT(memchr(st->msg, '\0', sizeof st->msg) != NULL);
     }
+}
+
+/* A private temp directory, on tmpfs when there is one (rewriting a file on
+ * ext4 with discard costs milliseconds per input). */
+static inline void fuzz_mkdtemp(char *buf, size_t cap, const char *tag)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(buf, cap, "%s/dt-fuzz-%s-XXXXXX", base, tag);
+    if (!mkdtemp(buf))
+        abort();
 }
 
 /* Take n bytes from a cursor over the input (for harnesses that split it). */

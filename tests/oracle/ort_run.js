@@ -107,7 +107,11 @@ async function main() {
   if (typeof sess.release === 'function') await sess.release();
 }
 
-main().catch((e) => {
-  process.stderr.write('ort_run: ' + (e && e.message ? e.message : e) + '\n');
-  process.exit(1);
-});
+module.exports = { toTensor, fromTensor, ort };
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write('ort_run: ' + (e && e.message ? e.message : e) + '\n');
+    process.exit(1);
+  });
+}

@@ -561,6 +561,211 @@ static void test_resize(void)
     }
 }
 
+static float *rand_buf(size_t n, unsigned *seed, float lo, float hi)
+{
+    float *x = dt_malloc(n * sizeof(float));
+    for (size_t j = 0; j < n; j++)
+        x[j] = tl_randf(seed, lo, hi);
+    return x;
+}
+
+static void test_resize_linear(void)
+{
+    unsigned seed = 8;
+    struct { int N, C, H, W, OH, OW; const char *ct; int nhwc, use_sizes; } cs[] = {
+        {1, 128, 16, 16, 32, 32, "asymmetric", 1, 1},  {1, 5, 13, 13, 26, 26, "half_pixel", 0, 0},
+        {2, 3, 7, 9, 11, 20, "align_corners", 0, 1},     {1, 4, 10, 6, 5, 17, "pytorch_half_pixel", 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int nhwc = cs[i].nhwc;
+        int64_t xd[4] = {cs[i].N, nhwc ? cs[i].H : cs[i].C, nhwc ? cs[i].W : cs[i].H, nhwc ? cs[i].C : cs[i].W};
+        int64_t yd[4] = {cs[i].N, nhwc ? cs[i].OH : cs[i].C, nhwc ? cs[i].OW : cs[i].OH, nhwc ? cs[i].C : cs[i].OW};
+        int64_t one[1] = {4}, zero[1] = {0};
+        float sc[4];
+        for (int d = 0; d < 4; d++)
+            sc[d] = (float)yd[d] / (float)xd[d];
+        int ins[4];
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 4, xd, &st);
+        ins[1] = dt_graph_add_const(g, "roi", DT_F32, 1, zero, NULL, &st);
+        int nin = 3;
+        if (cs[i].use_sizes) {
+            ins[2] = dt_graph_add_const(g, "scales", DT_F32, 1, zero, NULL, &st);
+            ins[3] = dt_graph_add_const(g, "sizes", DT_I64, 1, one, yd, &st);
+            nin = 4;
+        } else {
+            ins[2] = dt_graph_add_const(g, "scales", DT_F32, 1, one, sc, &st);
+        }
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, DT_OP_Resize, "rz", nin, ins, 1, &yv, &st);
+        dt_node_set_string(g, ni, "mode", "linear", &st);
+        dt_node_set_string(g, ni, "coordinate_transformation_mode", cs[i].ct, &st);
+        g->nodes[ni].opset = 13;
+        float *x = rand_buf((size_t)cs[i].N * cs[i].C * cs[i].H * cs[i].W, &seed, -3.f, 3.f);
+        char desc[128];
+        snprintf(desc, sizeof desc, "linear Resize case %zu", i);
+        node_vs_ref(g, ni, x, 1e-5, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
+static void test_topk(void)
+{
+    unsigned seed = 9;
+    struct { int64_t d0, d1; int axis, k, largest, ties; } cs[] = {
+        {1, 200000, 1, 100, 1, 0}, {1, 100000, 1, 37, 0, 1}, {6, 50, 1, 7, 1, 1}, {40, 9, 0, 5, 1, 0}, {3, 5, 1, 5, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int64_t xd[2] = {cs[i].d0, cs[i].d1}, kd[1] = {1}, kv[1] = {cs[i].k};
+        int ins[2], outs[2];
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 2, xd, &st);
+        ins[1] = dt_graph_add_const(g, "k", DT_I64, 1, kd, kv, &st);
+        outs[0] = dt_graph_add_value(g, "v", DT_F32, -1, NULL, &st);
+        outs[1] = dt_graph_add_value(g, "i", DT_I64, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, DT_OP_TopK, "tk", 2, ins, 2, outs, &st);
+        dt_node_set_int(g, ni, "axis", cs[i].axis, &st);
+        dt_node_set_int(g, ni, "largest", cs[i].largest, &st);
+        size_t xn = (size_t)(cs[i].d0 * cs[i].d1);
+        float *x = rand_buf(xn, &seed, -1.f, 1.f);
+        if (cs[i].ties) /* many equal values: the index order decides */
+            for (size_t j = 0; j < xn; j++)
+                x[j] = (float)(int)(x[j] * 4.f);
+        /* compare values and indices with the reference */
+        const dt_opdef *def = dt_opdef_get(DT_OP_TopK);
+        dt_node *node = &g->nodes[ni];
+        if (def && def->infer && def->infer(g, node, &st) == DT_OK) {
+            size_t rs = node->scratch_bytes;
+            const dt_cpu_kernel *k = dt_cpu_select(g, node);
+            CHECK(k != NULL);
+            if (k && k->prepare(g, node, &st) == DT_OK) {
+                dt_tensor tx = dt_value_view(&g->values[ins[0]]), tk = dt_value_view(&g->values[ins[1]]);
+                tx.data = x;
+                const dt_tensor *in2[2] = {&tx, &tk};
+                dt_tensor tv = dt_value_view(&g->values[outs[0]]), ti = dt_value_view(&g->values[outs[1]]);
+                size_t yn = (size_t)dt_tensor_numel(&tv);
+                float *v1 = dt_malloc(yn * 4), *v2 = dt_malloc(yn * 4);
+                int64_t *i1 = dt_malloc(yn * 8), *i2 = dt_malloc(yn * 8);
+                size_t sn = (node->scratch_bytes > rs ? node->scratch_bytes : rs) + 64;
+                void *scr = dt_malloc(sn);
+                dt_tensor *o2[2] = {&tv, &ti};
+                tv.data = v1;
+                ti.data = i1;
+                dt_kctx ctx = {g_pool, scr, node->scratch_bytes};
+                CHECK(k->run(node, in2, 2, o2, 2, &ctx, &st) == DT_OK);
+                tv.data = v2;
+                ti.data = i2;
+                dt_kctx rctx = {NULL, scr, rs};
+                CHECK(def->ref(node, in2, 2, o2, 2, &rctx, &st) == DT_OK);
+                size_t bad = 0;
+                for (size_t j = 0; j < yn; j++)
+                    bad += v1[j] != v2[j] || i1[j] != i2[j];
+                CHECKF(bad == 0, "TopK case %zu: %zu of %zu differ", i, bad, yn);
+                g_checked++;
+                dt_free(v1);
+                dt_free(v2);
+                dt_free(i1);
+                dt_free(i2);
+                dt_free(scr);
+            }
+        }
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
+static void test_reduce(void)
+{
+    unsigned seed = 10;
+    struct { int64_t d[4]; int64_t axes[4]; int na, keep; dt_op op; } cs[] = {
+        {{1, 64, 64, 96}, {1, 2}, 2, 1, DT_OP_ReduceMean}, {{2, 16, 13, 13}, {2, 3}, 2, 1, DT_OP_ReduceMean},
+        {{1, 3, 300, 7}, {-2}, 1, 0, DT_OP_ReduceSum},      {{2, 3, 4, 5}, {0}, 0, 1, DT_OP_ReduceMean},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int ins[2];
+        int64_t ad[1] = {cs[i].na};
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 4, cs[i].d, &st);
+        int nin = 1;
+        if (cs[i].na)
+            ins[nin++] = dt_graph_add_const(g, "axes", DT_I64, 1, ad, cs[i].axes, &st);
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, cs[i].op, "rd", nin, ins, 1, &yv, &st);
+        dt_node_set_int(g, ni, "keepdims", cs[i].keep, &st);
+        g->nodes[ni].opset = 18;
+        size_t xn = (size_t)(cs[i].d[0] * cs[i].d[1] * cs[i].d[2] * cs[i].d[3]);
+        float *x = rand_buf(xn, &seed, -2.f, 3.f);
+        char desc[64];
+        snprintf(desc, sizeof desc, "reduce case %zu", i);
+        node_vs_ref(g, ni, x, 1e-4, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
+/* Unary activations and broadcasting binary ops against the reference. */
+static void test_eltwise(void)
+{
+    unsigned seed = 11;
+    static const dt_op un[] = {DT_OP_Relu, DT_OP_Clip, DT_OP_Sigmoid, DT_OP_HardSigmoid, DT_OP_HardSwish,
+                               DT_OP_LeakyRelu, DT_OP_Tanh};
+    for (size_t i = 0; i < sizeof un / sizeof un[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int64_t xd[3] = {3, 37, 101}, sd[1] = {1};
+        float lo = 0.f, hi = 6.f;
+        int ins[3], nin = 1;
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 3, xd, &st);
+        if (un[i] == DT_OP_Clip) {
+            ins[1] = dt_graph_add_const(g, "lo", DT_F32, 0, sd, &lo, &st);
+            ins[2] = dt_graph_add_const(g, "hi", DT_F32, 0, sd, &hi, &st);
+            nin = 3;
+        }
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, un[i], "u", nin, ins, 1, &yv, &st);
+        g->nodes[ni].opset = 14;
+        float *x = rand_buf(3 * 37 * 101, &seed, -9.f, 9.f);
+        char desc[64];
+        snprintf(desc, sizeof desc, "%s", dt_op_name(un[i]));
+        node_vs_ref(g, ni, x, 2e-6, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+    static const dt_op bin[] = {DT_OP_Add, DT_OP_Sub, DT_OP_Mul, DT_OP_Div};
+    struct { int na, nb; int64_t a[4], b[4]; } shp[] = {
+        {4, 4, {1, 20, 20, 48}, {1, 1, 1, 48}}, {4, 4, {2, 16, 9, 9}, {1, 16, 1, 1}}, {3, 0, {5, 7, 30000}, {0}},
+        {4, 4, {1, 8, 50, 50}, {1, 8, 50, 50}}, {2, 3, {7, 1}, {3, 1, 5}},          {1, 4, {33}, {2, 3, 1, 33}},
+    };
+    for (size_t i = 0; i < sizeof bin / sizeof bin[0]; i++)
+        for (size_t j = 0; j < sizeof shp / sizeof shp[0]; j++) {
+            dt_status st;
+            dt_graph *g = dt_graph_create();
+            int64_t nb = 1;
+            for (int d = 0; d < shp[j].nb; d++)
+                nb *= shp[j].b[d];
+            float *bv = rand_buf((size_t)nb, &seed, 0.5f, 2.f);
+            int ins[2];
+            ins[0] = dt_graph_add_value(g, "a", DT_F32, shp[j].na, shp[j].a, &st);
+            ins[1] = dt_graph_add_const(g, "b", DT_F32, shp[j].nb, shp[j].b, bv, &st);
+            int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+            int ni = dt_graph_add_node(g, bin[i], "b", 2, ins, 1, &yv, &st);
+            int64_t na = 1;
+            for (int d = 0; d < shp[j].na; d++)
+                na *= shp[j].a[d];
+            float *x = rand_buf((size_t)na, &seed, -3.f, 3.f);
+            char desc[64];
+            snprintf(desc, sizeof desc, "%s shape case %zu", dt_op_name(bin[i]), j);
+            node_vs_ref(g, ni, x, 1e-6, desc);
+            dt_free(x);
+            dt_free(bv);
+            dt_graph_free(g);
+        }
+}
+
 int main(void)
 {
     dt_status st;
@@ -571,6 +776,10 @@ int main(void)
     RUN(test_activations);
     RUN(test_maxpool);
     RUN(test_resize);
+    RUN(test_resize_linear);
+    RUN(test_topk);
+    RUN(test_reduce);
+    RUN(test_eltwise);
     fprintf(stderr, "%d kernel runs checked\n", g_checked);
     dt_pool_free(g_pool);
     return tl_summary();

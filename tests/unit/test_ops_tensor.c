@@ -1034,7 +1034,7 @@ static void test_scatter_nd(void)
 static void test_shape_size(void)
 {
     dt_status st;
-    double z[1] = {0};
+    double z[64] = {0};
     struct { int opset; int has_s, has_e; int64_t s, e; int64_t first, len; } cases[] = {
         {13, 0, 0, 0, 0, 0, 4}, {15, 1, 0, 1, 0, 1, 3}, {15, 0, 1, 0, -1, 0, 3}, {15, 1, 1, -3, -1, 1, 2},
         {15, 1, 1, -10, 10, 0, 4}, {15, 1, 1, 3, 1, 3, 0}, {13, 1, 1, 1, 2, 0, 4}, /* attrs ignored before 15 */

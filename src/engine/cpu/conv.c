@@ -1,5 +1,6 @@
 /* conv.c — the fast Conv: shape analysis, weight packing, ISA dispatch.
  * The kernels themselves are in conv_kern.h (instantiated per ISA). */
+#include <stdint.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -120,6 +121,11 @@ static int conv_analyse(const dt_graph *g, const dt_node *n, dt_conv *cv)
         cv->kind = cv->nhwc ? DT_CONV_NHWC_GEMM : DT_CONV_NCHW_GEMM;
     cv->direct = cv->kind == DT_CONV_NCHW_GEMM && cv->KH == 1 && cv->KW == 1 && cv->SH == 1 && cv->SW == 1 &&
                  pt == 0 && pl == 0 && pb == 0 && pr == 0;
+    /* the implicit GEMM's padded input copy is indexed with int32 offsets */
+    if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct &&
+        cv->C * cv->SW * ((cv->OH - 1) * cv->SH + (int64_t)(cv->KH - 1) * cv->DH + 1) *
+                (cv->OW + 16 + (int64_t)(cv->KW - 1) * cv->DW) >= INT32_MAX / 2)
+        return 0;
     cv->act = dt_act_from_node(n);
     return 1;
 }
@@ -132,6 +138,7 @@ static void conv_free(void *p)
     dt_free(cv->wp);
     dt_free(cv->bias);
     dt_free(cv->zero);
+    dt_free(cv->koff);
     dt_free(cv);
 }
 
@@ -194,19 +201,26 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
                         dst[k * mr + i] = src[k];
                 }
             }
-        /* im2col panel: columns per panel within DT_CONV_PANEL_BYTES */
         if (!cv->direct) {
-            int64_t hw = cv->OH * cv->OW;
-            int64_t pc = (DT_CONV_PANEL_BYTES / (K * (int64_t)sizeof(float))) / nr_nchw * nr_nchw;
-            if (pc < nr_nchw)
-                pc = nr_nchw;
-            if (pc > cdiv64(hw, nr_nchw) * nr_nchw)
-                pc = cdiv64(hw, nr_nchw) * nr_nchw;
-            cv->panel_cols = pc;
-            size_t slot = ((size_t)K * (size_t)pc * sizeof(float) + 63) & ~(size_t)63;
-            cv->scratch = slot * DT_CONV_SLOTS;
+            /* implicit GEMM over padded column-phase planes of the whole input */
+            int64_t vl = isa == DT_ISA_AVX512 ? 16 : isa == DT_ISA_AVX2 ? 8 : 1;
+            cv->dw_hq = (cv->OH - 1) * cv->SH + (int64_t)(cv->KH - 1) * cv->DH + 1;
+            cv->dw_wq = cdiv64(cv->OW, vl) * vl + (int64_t)(cv->KW - 1) * cv->DW / cv->SW + 1;
+            int64_t total = cv->C * cv->SW * cv->dw_hq * cv->dw_wq;
+            cv->koff = dt_malloc((size_t)K * sizeof(int32_t));
+            if (!cv->koff) {
+                conv_free(cv);
+                return dt_fail(st, DT_ENOMEM, "out of memory packing conv '%s'", n->name ? n->name : "?");
+            }
+            for (int64_t ci = 0, k = 0; ci < cv->Cg; ci++)
+                for (int64_t ky = 0; ky < cv->KH; ky++)
+                    for (int64_t kx = 0; kx < cv->KW; kx++, k++)
+                        cv->koff[k] = (int32_t)(((ci * cv->SW + (kx * cv->DW) % cv->SW) * cv->dw_hq + ky * cv->DH) *
+                                                    cv->dw_wq +
+                                                (kx * cv->DW) / cv->SW);
+            cv->scratch = (size_t)total * sizeof(float) + 64;
         }
-    } else if (cv->kind == DT_CONV_NHWC_GEMM) {
+        } else if (cv->kind == DT_CONV_NHWC_GEMM) {
         /* [group][Mg/nr][K][nr]; K in (ky, kx, ci) order */
         int64_t ns = cdiv64(Mg, nr_nhwc);
         for (int64_t gr = 0; gr < cv->group; gr++)
@@ -280,7 +294,7 @@ static dt_code conv_run(const dt_node *n, const dt_tensor *const *in, int n_in, 
         if (in[0]->dims[i] != xd[i] || out[0]->dims[i] != yd[i])
             return dt_fail(st, DT_ESHAPE, "node '%s': conv shapes differ from the prepared ones",
                            n->name ? n->name : "?");
-    if (ctx->scratch_bytes < cv->scratch && cv->scratch && !ctx->scratch)
+    if (cv->scratch && (!ctx->scratch || ctx->scratch_bytes < cv->scratch))
         return dt_fail(st, DT_EINTERNAL, "node '%s': conv scratch missing", n->name ? n->name : "?");
     dt_conv_state_run(cv, in[0]->data, out[0]->data, ctx->scratch, ctx->scratch ? ctx->scratch_bytes : 0,
                       ctx->pool);

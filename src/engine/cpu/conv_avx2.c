@@ -10,13 +10,13 @@ typedef __m256i vmk;
 
 #define PA_MR 6
 #define PA_NV 2
-#define RA_MR 6
+#define RA_ROWS 12
 #define RA_NV 2
 #define LIST2_(X, M, T) X(M, 1, T) X(M, 2, T)
 #define LIST6x2(X, T)                                                                              \
     LIST2_(X, 1, T) LIST2_(X, 2, T) LIST2_(X, 3, T) LIST2_(X, 4, T) LIST2_(X, 5, T) LIST2_(X, 6, T)
 #define PA_LIST(X, T) LIST6x2(X, T)
-#define RA_LIST(X, T) LIST6x2(X, T)
+#define RA_LIST(X, T) X(12, 1, T) X(6, 2, T)
 #define ISA_FN(name) name##_avx2
 
 #define vzero() _mm256_setzero_ps()

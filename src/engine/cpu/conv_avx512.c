@@ -10,14 +10,14 @@ typedef __mmask16 vmk;
 
 #define PA_MR 8
 #define PA_NV 3
-#define RA_MR 8
+#define RA_ROWS 24
 #define RA_NV 3
 #define LIST3_(X, M, T) X(M, 1, T) X(M, 2, T) X(M, 3, T)
 #define LIST8x3(X, T)                                                                              \
     LIST3_(X, 1, T) LIST3_(X, 2, T) LIST3_(X, 3, T) LIST3_(X, 4, T) LIST3_(X, 5, T) LIST3_(X, 6, T) \
     LIST3_(X, 7, T) LIST3_(X, 8, T)
 #define PA_LIST(X, T) LIST8x3(X, T)
-#define RA_LIST(X, T) LIST8x3(X, T)
+#define RA_LIST(X, T) X(24, 1, T) X(12, 2, T) X(8, 3, T)
 #define ISA_FN(name) name##_avx512
 
 #define vzero() _mm512_setzero_ps()

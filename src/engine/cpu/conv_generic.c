@@ -10,12 +10,12 @@ typedef int vmk;
 
 #define PA_MR 4
 #define PA_NV 4
-#define RA_MR 4
+#define RA_ROWS 8
 #define RA_NV 4
 #define LIST4_(X, M, T) X(M, 1, T) X(M, 2, T) X(M, 3, T) X(M, 4, T)
 #define LIST4x4(X, T) LIST4_(X, 1, T) LIST4_(X, 2, T) LIST4_(X, 3, T) LIST4_(X, 4, T)
 #define PA_LIST(X, T) LIST4x4(X, T)
-#define RA_LIST(X, T) LIST4x4(X, T)
+#define RA_LIST(X, T) X(8, 1, T) X(4, 2, T) X(2, 3, T) X(2, 4, T)
 #define ISA_FN(name) name##_generic
 
 #define vzero() 0.f

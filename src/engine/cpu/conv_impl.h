@@ -4,7 +4,8 @@
  * Kinds:
  *   NCHW gemm : out[Mg, OH*OW] = W[Mg, K] x X'[K, OH*OW] per group, K =
  *               Cg*KH*KW in OIHW order.  X' is X itself for 1x1/s1/p0,
- *               otherwise an im2col panel packed per column block.
+ *               otherwise read in place from zero-bordered column-phase
+ *               planes of the input (implicit GEMM: no im2col).
  *               Weights packed in MR-row panels [K][MR].
  *   NHWC gemm : out[OH*OW, Mg] = X'[OH*OW, K] x W^T[K, Mg], K = (ky,kx,ci):
  *               implicit im2col, each micro-kernel row reads Cg contiguous
@@ -24,10 +25,8 @@
 enum { DT_CONV_NCHW_GEMM = 1, DT_CONV_NHWC_GEMM, DT_CONV_DW };
 enum { DT_ISA_GENERIC = 0, DT_ISA_AVX2, DT_ISA_AVX512 };
 
-/* im2col panels are built per thread slot; at most this many slots. */
+/* Depthwise NCHW buffers are per thread slot; at most this many slots. */
 #define DT_CONV_SLOTS 8
-/* Target bytes of one im2col panel (stays in L2 with the weights). */
-#define DT_CONV_PANEL_BYTES (128 * 1024)
 
 typedef struct dt_conv {
     int kind, isa, nhwc;
@@ -40,11 +39,11 @@ typedef struct dt_conv {
     dt_act_params act;
     /* blocking the weights were packed for */
     int mr, nr;              /* NCHW: rows per A panel; NHWC: floats per B strip */
-    int64_t panel_cols;      /* NCHW im2col: columns per panel (multiple of nr lanes) */
     float *wp;               /* packed weights (64-byte aligned) */
     float *bias;             /* M floats (zeros when absent), padded for vector loads */
     float *zero;             /* NHWC: Cg zero floats for padding taps */
-    int64_t dw_hq, dw_wq;    /* NCHW depthwise: rows and columns of each padded phase plane */
+    int64_t dw_hq, dw_wq;    /* NCHW depthwise / implicit: rows and columns of each padded phase plane */
+    int32_t *koff;           /* NCHW implicit GEMM: offset of B row k from an output segment's base */
     size_t dw_slot;          /* NCHW depthwise: bytes of one slot (SW phase planes) */
     size_t scratch;          /* bytes of scratch run() needs */
 } dt_conv;

@@ -5,9 +5,10 @@
  *   VL                 lanes per vector
  *   vf, vmk            vector and lane-mask types
  *   PA_MR, PA_NV       NCHW micro-kernel: rows (output channels) x vectors (pixels)
- *   RA_MR, RA_NV       NHWC micro-kernel: rows (pixels) x vectors (output channels)
+ *   RA_ROWS, RA_NV     NHWC micro-kernels: up to RA_NV vectors (output channels) wide,
+ *                      rows (pixels) per call by width, RA_ROWS a multiple of each
  *   PA_LIST(X, T)      X(mr, nv, T) for every 1 <= mr <= PA_MR, 1 <= nv <= PA_NV
- *   RA_LIST(X, T)      the same for RA_MR x RA_NV
+ *   RA_LIST(X, T)      X(mr, nv, T) for each 1 <= nv <= RA_NV with its rows mr
  *   ISA_FN(name)       name##_<isa>
  *   vzero() vset1(f) vload(p) vloadm(p, m) vstore(p, v) vstorem(p, m, v)
  *   vbcast(p) vadd vsub vmul vmin vmax vfma(a, b, c) = a*b+c, vfnma(a, b, c) = c-a*b
@@ -176,30 +177,31 @@ AI void ukr_pa_body(const int MR, const int NV, const int T, int64_t K, const fl
     }
 }
 
-/* NHWC: C[i][.] = act(bias[.] + sum_t sum_k rows[t][i][k] * B[t*kc + k][.]),
- * B packed in strips RA_NV*VL wide; the last vector's store masked when T. */
+/* NHWC: C[i][.] = act(bias[.] + sum_t sum_k rows[t*RA_ROWS + i][k] * B[t*kc + k][.]),
+ * B packed in strips RA_NV*VL wide; row i is stored at crow[i] (a scratch
+ * row for pixels past the end); the last vector's store masked when T. */
 AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t kc, const float *const *rows,
-                    const float *b, float *c, int64_t ldc, const float *bias, const dt_act_params *act, vmk tm)
+                    const float *b, float *const *crow, const float *bias, const dt_act_params *act, vmk tm)
 {
-    vf acc[RA_MR][RA_NV];
+    vf acc[RA_ROWS][RA_NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; j++) {
         vf bj = vload(bias + j * VL);
-#pragma GCC unroll 16
+#pragma GCC unroll 32
         for (int i = 0; i < MR; i++)
             acc[i][j] = bj;
     }
     for (int t = 0; t < ntaps; t++) {
-        const float *r[RA_MR];
-#pragma GCC unroll 16
+        const float *r[RA_ROWS];
+#pragma GCC unroll 32
         for (int i = 0; i < MR; i++)
-            r[i] = rows[t * RA_MR + i];
+            r[i] = rows[t * RA_ROWS + i];
         for (int64_t k = 0; k < kc; k++) {
             vf bv[RA_NV];
 #pragma GCC unroll 8
             for (int j = 0; j < NV; j++)
                 bv[j] = vload(b + j * VL);
-#pragma GCC unroll 16
+#pragma GCC unroll 32
             for (int i = 0; i < MR; i++) {
                 vf av = vbcast(r[i] + k);
 #pragma GCC unroll 8
@@ -210,23 +212,22 @@ AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t 
         }
     }
     ACT_BLOCK(acc, MR, NV, act);
-#pragma GCC unroll 16
+#pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
 #pragma GCC unroll 8
         for (int j = 0; j < NV; j++) {
-            vf v = acc[i][j];
             if (T && j == NV - 1)
-                vstorem(c + i * ldc + j * VL, tm, v);
+                vstorem(crow[i] + j * VL, tm, acc[i][j]);
             else
-                vstore(c + i * ldc + j * VL, v);
+                vstore(crow[i] + j * VL, acc[i][j]);
         }
     }
 }
 
 typedef void (*ukr_pa_fn)(int64_t K, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                           const float *bias, const dt_act_params *act, vmk tm);
-typedef void (*ukr_ra_fn)(int ntaps, int64_t kc, const float *const *rows, const float *b, float *c,
-                          int64_t ldc, const float *bias, const dt_act_params *act, vmk tm);
+typedef void (*ukr_ra_fn)(int ntaps, int64_t kc, const float *const *rows, const float *b, float *const *crow,
+                          const float *bias, const dt_act_params *act, vmk tm);
 
 #define PA_DEF(MR, NV, T)                                                                          \
     static void ukr_pa_##MR##_##NV##_##T(int64_t K, const float *a, const float *b, int64_t ldb,   \
@@ -236,11 +237,11 @@ typedef void (*ukr_ra_fn)(int ntaps, int64_t kc, const float *const *rows, const
         ukr_pa_body(MR, NV, T, K, a, b, ldb, c, ldc, bias, act, tm);                               \
     }
 #define RA_DEF(MR, NV, T)                                                                          \
-    static void ukr_ra_##MR##_##NV##_##T(int ntaps, int64_t kc, const float *const *rows,          \
-                                         const float *b, float *c, int64_t ldc, const float *bias, \
-                                         const dt_act_params *act, vmk tm)                         \
+    static void ukr_ra_##NV##_##T(int ntaps, int64_t kc, const float *const *rows, const float *b,    \
+                                  float *const *crow, const float *bias, const dt_act_params *act,    \
+                                  vmk tm)                                                             \
     {                                                                                              \
-        ukr_ra_body(MR, NV, T, ntaps, kc, rows, b, c, ldc, bias, act, tm);                         \
+        ukr_ra_body(MR, NV, T, ntaps, kc, rows, b, crow, bias, act, tm);                           \
     }
 PA_LIST(PA_DEF, 0)
 PA_LIST(PA_DEF, 1)
@@ -248,142 +249,64 @@ RA_LIST(RA_DEF, 0)
 RA_LIST(RA_DEF, 1)
 
 #define PA_ENT(MR, NV, T) [T][MR - 1][NV - 1] = ukr_pa_##MR##_##NV##_##T,
-#define RA_ENT(MR, NV, T) [T][MR - 1][NV - 1] = ukr_ra_##MR##_##NV##_##T,
+#define RA_ENT(MR, NV, T) [T][NV - 1] = ukr_ra_##NV##_##T,
+#define RA_MRE(MR, NV, T) [NV - 1] = MR,
 static const ukr_pa_fn g_pa[2][PA_MR][PA_NV] = {PA_LIST(PA_ENT, 0) PA_LIST(PA_ENT, 1)};
-static const ukr_ra_fn g_ra[2][RA_MR][RA_NV] = {RA_LIST(RA_ENT, 0) RA_LIST(RA_ENT, 1)};
+static const ukr_ra_fn g_ra[2][RA_NV] = {RA_LIST(RA_ENT, 0) RA_LIST(RA_ENT, 1)};
+static const int g_ra_mr[RA_NV] = {RA_LIST(RA_MRE, 0)}; /* rows per kernel call, by vector count */
 
-/* ---- NCHW GEMM (1x1 in place, or im2col panels) -------------------------- */
+/* ---- NCHW GEMM (1x1 in place) --------------------------------------------- */
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* dst[j] = row[ix0 + j*sw] where 0 <= ix0 + j*sw < w, else 0, for j < n. */
-static void im2col_row(float *dst, const float *row, int64_t ix0, int sw, int64_t n, int64_t w)
-{
-    int64_t jlo = ix0 >= 0 ? 0 : (-ix0 + sw - 1) / sw;
-    int64_t jhi = ix0 <= w - 1 ? (w - 1 - ix0) / sw + 1 : 0;
-    if (jlo > n)
-        jlo = n;
-    if (jhi > n)
-        jhi = n;
-    if (jhi < jlo)
-        jhi = jlo;
-    for (int64_t j = 0; j < jlo; j++)
-        dst[j] = 0.f;
-    if (sw == 1)
-        memcpy(dst + jlo, row + ix0 + jlo, (size_t)(jhi - jlo) * sizeof(float));
-    else if (sw == 2)
-        copy_s2(dst + jlo, row + ix0 + 2 * jlo, jhi - jlo);
-    else
-        for (int64_t j = jlo; j < jhi; j++)
-            dst[j] = row[ix0 + j * sw];
-    for (int64_t j = jhi; j < n; j++)
-        dst[j] = 0.f;
-}
-
-/* Panel [K][ldp] of im2col columns [n0, n0+nc) of one group's input xg. */
-static void im2col_panel(const dt_conv *cv, const float *xg, int64_t n0, int64_t nc, float *panel, int64_t ldp)
-{
-    float *dst = panel;
-    for (int64_t ci = 0; ci < cv->Cg; ci++)
-        for (int ky = 0; ky < cv->KH; ky++)
-            for (int kx = 0; kx < cv->KW; kx++, dst += ldp) {
-                int64_t n = n0, oy = n0 / cv->OW, ox = n0 % cv->OW;
-                while (n < n0 + nc) {
-                    int64_t seg = imin(cv->OW - ox, n0 + nc - n);
-                    int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
-                    if (iy < 0 || iy >= cv->H)
-                        memset(dst + (n - n0), 0, (size_t)seg * sizeof(float));
-                    else
-                        im2col_row(dst + (n - n0), xg + (ci * cv->H + iy) * cv->W,
-                                   ox * cv->SW - cv->PL + (int64_t)kx * cv->DW, cv->SW, seg, cv->W);
-                    n += seg;
-                    oy++;
-                    ox = 0;
-                }
-                for (int64_t j = nc; j < ldp; j++)
-                    dst[j] = 0.f;
-            }
-}
-
 typedef struct gemm_ctx {
     const dt_conv *cv;
     const float *x;
     float *y;
-    char *scratch;
-    size_t slot_bytes;
-    int64_t pc, ncb, mchunk, nmb, njobs;
-    atomic_llong next;
+    int64_t pc, ncb, mchunk, nmb;
 } gemm_ctx;
 
-static void nchw_job(gemm_ctx *g, int64_t job, float *panel)
+/* 1x1/s1/p0: out[Mg, HW] = W x X read in place (rows HW apart). */
+static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
 {
+    const gemm_ctx *g = arg;
     const dt_conv *cv = g->cv;
     const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
-    int64_t mb = job % g->nmb, cb = (job / g->nmb) % g->ncb, gr = job / (g->nmb * g->ncb);
-    int64_t n0 = cb * g->pc, nc = imin(g->pc, HW - n0);
-    int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
-    const float *b;
-    int64_t ldb;
-    if (cv->direct) {
-        b = g->x + gr * cv->Cg * HW + n0;
-        ldb = HW;
-    } else {
-        ldb = cdiv(nc, VL) * VL;
-        im2col_panel(cv, g->x + gr * cv->Cg * cv->H * cv->W, n0, nc, panel, ldb);
-        b = panel;
-    }
     const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR;
-    const float *wg = cv->wp + gr * mgp * cv->K;
-    float *yg = g->y + gr * cv->Mg * HW + n0;
-    for (int64_t s = 0; s < nc; s += NR) {
-        int64_t w = imin(NR, nc - s);
-        int nv = (int)cdiv(w, VL);
-        int t = (w % VL) != 0;
-        vmk tm = vmask_n((int)(w - (nv - 1) * VL));
-        for (int64_t m = m0; m < m1; m += PA_MR) {
-            int mr = (int)imin(PA_MR, m1 - m);
-            g_pa[t][mr - 1][nv - 1](cv->K, wg + m * cv->K, b + s, ldb, yg + m * HW + s, HW,
-                                    cv->bias + gr * cv->Mg + m, &cv->act, tm);
+    for (int64_t job = j0; job < j1; job++) {
+        int64_t mb = job % g->nmb, cb = (job / g->nmb) % g->ncb, gr = job / (g->nmb * g->ncb);
+        int64_t n0 = cb * g->pc, nc = imin(g->pc, HW - n0);
+        int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
+        const float *b = g->x + gr * cv->Cg * HW + n0;
+        const float *wg = cv->wp + gr * mgp * cv->K;
+        float *yg = g->y + gr * cv->Mg * HW + n0;
+        for (int64_t s = 0; s < nc; s += NR) {
+            int64_t w = imin(NR, nc - s);
+            int nv = (int)cdiv(w, VL);
+            int t = (w % VL) != 0;
+            vmk tm = vmask_n((int)(w - (nv - 1) * VL));
+            for (int64_t m = m0; m < m1; m += PA_MR) {
+                int mr = (int)imin(PA_MR, m1 - m);
+                g_pa[t][mr - 1][nv - 1](cv->K, wg + m * cv->K, b + s, HW, yg + m * HW + s, HW,
+                                        cv->bias + gr * cv->Mg + m, &cv->act, tm);
+            }
         }
     }
 }
 
-static void nchw_slot(void *arg, int64_t s0, int64_t s1)
-{
-    gemm_ctx *g = arg;
-    for (int64_t s = s0; s < s1; s++) {
-        float *panel = g->scratch ? (float *)(g->scratch + (size_t)s * g->slot_bytes) : NULL;
-        for (;;) {
-            int64_t j = atomic_fetch_add(&g->next, 1);
-            if (j >= g->njobs)
-                break;
-            nchw_job(g, j, panel);
-        }
-    }
-}
-
-static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
-                          dt_pool *pool)
+static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, dt_pool *pool)
 {
     const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
     int threads = dt_pool_threads(pool);
     gemm_ctx g;
     memset(&g, 0, sizeof g);
     g.cv = cv;
-    /* column blocks: about 4 jobs per thread, within the panel budget */
+    /* column blocks: about 4 jobs per thread, at most 8 strips each */
     int64_t target = 4 * (int64_t)threads;
     int64_t per_group = imax(1, cdiv(target, cv->group));
-    g.pc = cdiv(cdiv(HW, per_group), NR) * NR;
-    if (cv->direct) {
-        if (g.pc > 8 * NR)
-            g.pc = 8 * NR;
-    } else if (g.pc > cv->panel_cols) {
-        g.pc = cv->panel_cols;
-    }
-    if (g.pc < NR)
-        g.pc = NR;
+    g.pc = imin(8 * NR, imax(NR, cdiv(cdiv(HW, per_group), NR) * NR));
     g.ncb = cdiv(HW, g.pc);
     /* too few column blocks: split the output channels too */
     g.nmb = 1;
@@ -393,31 +316,163 @@ static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, void *scr
         g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
         g.nmb = cdiv(cv->Mg, g.mchunk);
     }
-    g.njobs = cv->group * g.ncb * g.nmb;
-    int slots = threads;
-    if (!cv->direct) {
-        g.slot_bytes = (size_t)cv->K * (size_t)(cdiv(g.pc, VL) * VL) * sizeof(float);
-        g.slot_bytes = (g.slot_bytes + 63) & ~(size_t)63;
-        int64_t fit = g.slot_bytes ? (int64_t)(scratch_bytes / g.slot_bytes) : 0;
-        if (slots > fit)
-            slots = (int)fit;
-        if (slots > DT_CONV_SLOTS)
-            slots = DT_CONV_SLOTS;
-        g.scratch = scratch;
-    }
-    if (slots < 1)
-        slots = 1; /* prepare always reserves one slot */
     for (int64_t n = 0; n < cv->N; n++) {
         g.x = x + n * cv->C * cv->H * cv->W;
         g.y = y + n * cv->M * HW;
-        atomic_store(&g.next, 0);
-        dt_pool_for(slots > 1 ? pool : NULL, slots, 1, nchw_slot, &g);
+        dt_pool_for(pool, cv->group * g.ncb * g.nmb, 1, nchw_jobs, &g);
+    }
+}
+
+static void dw_fill(const dt_conv *cv, const float *xp, float *buf, int zero_borders);
+
+/* ---- NCHW implicit GEMM (KxK convs) ----------------------------------------
+ * The input is copied once into zero-bordered column-phase planes (as for
+ * depthwise, see dw_fill); then B row k = (ci, ky, kx) of an output row
+ * segment is one contiguous run of that buffer at a fixed offset koff[k]
+ * from the segment's base, so the micro-kernel reads it in place: no im2col. */
+
+/* A tile is NV output vectors taken in row-major order over the image
+ * (so it may span rows: 13- or 26-wide maps still fill the registers).
+ * Vector j reads B at b + boff[j] + koff[k] and writes lanes mask[j] of
+ * c[j] + i*ldc. */
+AI void ukr_po_body(const int MR, const int NV, int64_t K, const float *a, const float *b, const int64_t *boff,
+                    const int32_t *koff, float *const *c, int64_t ldc, const float *bias, const dt_act_params *act,
+                    const vmk *mask)
+{
+    vf acc[PA_MR][PA_NV];
+    const float *bj[PA_NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; j++)
+        bj[j] = b + boff[j];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        vf bi = vset1(bias[i]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+            acc[i][j] = bi;
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const int64_t o = koff[k];
+        vf bv[PA_NV];
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+            bv[j] = vload(bj[j] + o);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            vf av = vbcast(a + i);
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = vfma(av, bv[j], acc[i][j]);
+        }
+        a += PA_MR;
+    }
+    ACT_BLOCK(acc, MR, NV, act);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; j++)
+            vstorem(c[j] + i * ldc, mask[j], acc[i][j]);
+    }
+}
+
+typedef void (*ukr_po_fn)(int64_t K, const float *a, const float *b, const int64_t *boff, const int32_t *koff,
+                          float *const *c, int64_t ldc, const float *bias, const dt_act_params *act,
+                          const vmk *mask);
+#define PO_DEF(MR, NV, T)                                                                          \
+    static void ukr_po_##MR##_##NV(int64_t K, const float *a, const float *b, const int64_t *boff, \
+                                   const int32_t *koff, float *const *c, int64_t ldc,              \
+                                   const float *bias, const dt_act_params *act, const vmk *mask)   \
+    {                                                                                              \
+        ukr_po_body(MR, NV, K, a, b, boff, koff, c, ldc, bias, act, mask);                         \
+    }
+PA_LIST(PO_DEF, 0)
+#define PO_ENT(MR, NV, T) [MR - 1][NV - 1] = ukr_po_##MR##_##NV,
+static const ukr_po_fn g_po[PA_MR][PA_NV] = {PA_LIST(PO_ENT, 0)};
+
+typedef struct impl_ctx {
+    const dt_conv *cv;
+    const float *x;
+    float *y, *buf;
+    int64_t nxv, nvec, vpj, nvb, mchunk, nmb, njobs;
+} impl_ctx;
+
+static void impl_fill(void *arg, int64_t c0, int64_t c1)
+{
+    const impl_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    for (int64_t c = c0; c < c1; c++)
+        dw_fill(cv, g->x + c * cv->H * cv->W, g->buf + c * cv->SW * cv->dw_hq * cv->dw_wq, 1);
+}
+
+static void impl_jobs(void *arg, int64_t j0, int64_t j1)
+{
+    const impl_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    const int64_t OHW = cv->OH * cv->OW;
+    const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR, gstride = cv->Cg * cv->SW * cv->dw_hq * cv->dw_wq;
+    for (int64_t job = j0; job < j1; job++) {
+        int64_t mb = job % g->nmb, vb = (job / g->nmb) % g->nvb, gr = job / (g->nmb * g->nvb);
+        int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
+        int64_t v1 = imin(g->nvec, (vb + 1) * g->vpj);
+        const float *wg = cv->wp + gr * mgp * cv->K;
+        const float *bg = g->buf + gr * gstride;
+        float *yg = g->y + gr * cv->Mg * OHW;
+        for (int64_t v = vb * g->vpj; v < v1; v += PA_NV) {
+            int nv = (int)imin(PA_NV, v1 - v);
+            int64_t boff[PA_NV];
+            float *c[PA_NV];
+            vmk mask[PA_NV];
+            for (int j = 0; j < nv; j++) {
+                int64_t oy = (v + j) / g->nxv, x0 = ((v + j) % g->nxv) * VL;
+                boff[j] = oy * cv->SH * cv->dw_wq + x0;
+                c[j] = yg + oy * cv->OW + x0;
+                mask[j] = vmask_n((int)imin(VL, cv->OW - x0));
+            }
+            for (int64_t m = m0; m < m1; m += PA_MR) {
+                int mr = (int)imin(PA_MR, m1 - m);
+                float *cm[PA_NV];
+                for (int j = 0; j < nv; j++)
+                    cm[j] = c[j] + m * OHW;
+                g_po[mr - 1][nv - 1](cv->K, wg + m * cv->K, bg, boff, cv->koff, cm, OHW, cv->bias + gr * cv->Mg + m,
+                                     &cv->act, mask);
+            }
+        }
+    }
+}
+
+static void run_nchw_implicit(const dt_conv *cv, const float *x, float *y, void *scratch, dt_pool *pool)
+{
+    int threads = dt_pool_threads(pool);
+    impl_ctx g;
+    memset(&g, 0, sizeof g);
+    g.cv = cv;
+    g.buf = (float *)scratch;
+    g.nxv = cdiv(cv->OW, VL);
+    g.nvec = cv->OH * g.nxv;
+    /* vector blocks (multiples of a tile): about 4 jobs per thread; split M too when few */
+    int64_t target = 4 * (int64_t)threads;
+    int64_t per_group = imax(1, cdiv(target, cv->group));
+    g.vpj = imax(PA_NV, cdiv(cdiv(g.nvec, per_group), PA_NV) * PA_NV);
+    g.nvb = cdiv(g.nvec, g.vpj);
+    g.nmb = 1;
+    g.mchunk = cdiv(cv->Mg, PA_MR) * PA_MR;
+    if (cv->group * g.nvb < 2 * threads) {
+        int64_t want = cdiv(2 * threads, cv->group * g.nvb);
+        g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
+        g.nmb = cdiv(cv->Mg, g.mchunk);
+    }
+    g.njobs = cv->group * g.nvb * g.nmb;
+    for (int64_t n = 0; n < cv->N; n++) {
+        g.x = x + n * cv->C * cv->H * cv->W;
+        g.y = y + n * cv->M * cv->OH * cv->OW;
+        dt_pool_for(pool, cv->C, 1, impl_fill, &g);
+        dt_pool_for(pool, g.njobs, 1, impl_jobs, &g);
     }
 }
 
 /* ---- NHWC GEMM (implicit im2col) ----------------------------------------- */
 
-#define NHWC_PB (RA_MR * 4) /* pixels per job */
+#define NHWC_PB (RA_ROWS * 2) /* pixels per job */
 #define NHWC_MAX_TAPS 64
 
 typedef struct nhwc_ctx {
@@ -433,25 +488,39 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
     const dt_conv *cv = g->cv;
     const int64_t OHW = cv->OH * cv->OW, NR = RA_NV * VL;
     const int ntaps = cv->KH * cv->KW;
+    const int pw = cv->KH == 1 && cv->KW == 1 && cv->SH == 1 && cv->SW == 1 && cv->PT == 0 && cv->PL == 0;
     const float *rows[NHWC_PB * NHWC_MAX_TAPS];
+    float *crow[NHWC_PB];
+    float trash[RA_NV * VL]; /* stores of the pixels past the end */
     for (int64_t job = j0; job < j1; job++) {
         int64_t p0 = job * NHWC_PB, np = imin(NHWC_PB, OHW - p0);
-        int nblk = (int)cdiv(np, RA_MR);
+        int nblk = (int)cdiv(np, RA_ROWS);
         for (int gr = 0; gr < cv->group; gr++) {
-            /* row pointers: rows[(blk*ntaps + t)*RA_MR + i] */
+            /* row pointers: rows[(blk*ntaps + t)*RA_ROWS + i]; pixels walked in order */
+            int64_t oy = p0 / cv->OW, ox = p0 % cv->OW;
             for (int blk = 0; blk < nblk; blk++)
-                for (int i = 0; i < RA_MR; i++) {
-                    int64_t p = p0 + blk * RA_MR + i;
-                    int64_t oy = p / cv->OW, ox = p % cv->OW;
-                    for (int t = 0; t < ntaps; t++) {
-                        const float *r = cv->zero;
-                        if (p < p0 + np) {
+                for (int i = 0; i < RA_ROWS; i++) {
+                    int64_t p = p0 + blk * RA_ROWS + i;
+                    const float **rt = rows + (int64_t)blk * ntaps * RA_ROWS + i;
+                    if (p >= p0 + np) {
+                        for (int t = 0; t < ntaps; t++)
+                            rt[t * RA_ROWS] = cv->zero;
+                        continue;
+                    }
+                    if (pw) {
+                        rt[0] = g->x + p * cv->C + gr * cv->Cg;
+                    } else {
+                        for (int t = 0; t < ntaps; t++) {
                             int64_t iy = oy * cv->SH - cv->PT + (int64_t)(t / cv->KW) * cv->DH;
                             int64_t ix = ox * cv->SW - cv->PL + (int64_t)(t % cv->KW) * cv->DW;
-                            if (iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W)
-                                r = g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg;
+                            rt[t * RA_ROWS] = iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W
+                                                  ? g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg
+                                                  : cv->zero;
                         }
-                        rows[((int64_t)blk * ntaps + t) * RA_MR + i] = r;
+                    }
+                    if (++ox == cv->OW) {
+                        ox = 0;
+                        oy++;
                     }
                 }
             for (int64_t s = 0; s < g->nstrips; s++) {
@@ -459,13 +528,16 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
                 int nv = (int)cdiv(w, VL);
                 int tl = (w % VL) != 0;
                 vmk tm = vmask_n((int)(w - (nv - 1) * VL));
+                int mr = g_ra_mr[nv - 1];
                 const float *bs = cv->wp + (gr * g->nstrips + s) * cv->K * NR;
                 const float *bias = cv->bias + gr * cv->Mg + s * NR;
-                for (int blk = 0; blk < nblk; blk++) {
-                    int mr = (int)imin(RA_MR, np - blk * RA_MR);
-                    float *c = g->y + (p0 + blk * RA_MR) * cv->M + gr * cv->Mg + s * NR;
-                    g_ra[tl][mr - 1][nv - 1](ntaps, cv->Cg, rows + (int64_t)blk * ntaps * RA_MR, bs, c, cv->M,
-                                             bias, &cv->act, tm);
+                int64_t col = gr * cv->Mg + s * NR;
+                for (int i = 0; i < nblk * RA_ROWS; i++)
+                    crow[i] = i < np ? g->y + (p0 + i) * cv->M + col : trash;
+                for (int r0 = 0; r0 < np; r0 += mr) {
+                    int blk = r0 / RA_ROWS, i0 = r0 % RA_ROWS;
+                    g_ra[tl][nv - 1](ntaps, cv->Cg, rows + (int64_t)blk * ntaps * RA_ROWS + i0, bs, crow + r0, bias,
+                                     &cv->act, tm);
                 }
             }
         }
@@ -502,7 +574,9 @@ typedef struct dw_ctx {
     atomic_llong next;
 } dw_ctx;
 
-static void dw_fill(const dt_conv *cv, const float *xp, float *buf)
+/* zero_borders: also write the zero border (rows and columns outside the
+ * input), so buf needs no clearing beforehand. */
+static void dw_fill(const dt_conv *cv, const float *xp, float *buf, int zero_borders)
 {
     const int64_t hq = cv->dw_hq, wq = cv->dw_wq, SW = cv->SW;
     int64_t rows = imin(cv->H, hq - cv->PT);
@@ -511,11 +585,25 @@ static void dw_fill(const dt_conv *cv, const float *xp, float *buf)
         int64_t x0 = ((q - cv->PL) % SW + SW) % SW; /* first x with (x+PL) % SW == q */
         int64_t j0 = (x0 + cv->PL) / SW;
         int64_t n = x0 < cv->W ? (cv->W - x0 + SW - 1) / SW : 0;
+        if (j0 > wq)
+            j0 = wq;
         if (j0 + n > wq)
-            n = wq - j0 > 0 ? wq - j0 : 0;
-        float *dst = buf + (q * hq + cv->PT) * wq + j0;
+            n = wq - j0;
+        float *plane = buf + q * hq * wq;
+        if (zero_borders) {
+            int64_t top = imin(cv->PT, hq);
+            memset(plane, 0, (size_t)(top * wq) * sizeof(float));
+            int64_t after = cv->PT + (rows > 0 ? rows : 0);
+            if (after < hq)
+                memset(plane + after * wq, 0, (size_t)((hq - after) * wq) * sizeof(float));
+        }
+        float *dst = plane + cv->PT * wq + j0;
         const float *src = xp + x0;
         for (int64_t y = 0; y < rows; y++, dst += wq, src += cv->W) {
+            if (zero_borders) {
+                memset(dst - j0, 0, (size_t)j0 * sizeof(float));
+                memset(dst + n, 0, (size_t)(wq - j0 - n) * sizeof(float));
+            }
             if (SW == 1) {
                 int64_t j = 0;
                 for (; j + VL <= n; j += VL)
@@ -598,7 +686,7 @@ static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
                 filled = 1;
             }
             int64_t c = p % cv->C, n = p / cv->C;
-            dw_fill(cv, g->x + p * cv->H * cv->W, buf);
+            dw_fill(cv, g->x + p * cv->H * cv->W, buf, 0);
             float *yp = g->y + (n * cv->M + c) * cv->OH * cv->OW;
             const float *w = cv->wp + c * KH * KW;
             float b = cv->bias[c];
@@ -778,8 +866,10 @@ void ISA_FN(dt_fast_binary)(int op, const float *a, int64_t sa, const float *b, 
 void ISA_FN(dt_conv_run)(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
                          dt_pool *pool)
 {
-    if (cv->kind == DT_CONV_NCHW_GEMM) {
-        run_nchw_gemm(cv, x, y, scratch, scratch_bytes, pool);
+    if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct) {
+        run_nchw_implicit(cv, x, y, scratch, pool);
+    } else if (cv->kind == DT_CONV_NCHW_GEMM) {
+        run_nchw_gemm(cv, x, y, pool);
     } else if (cv->kind == DT_CONV_NHWC_GEMM) {
         run_nhwc_gemm(cv, x, y, pool);
     } else if (cv->nhwc) {

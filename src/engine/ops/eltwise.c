@@ -154,6 +154,14 @@ typedef void (*un_fn)(const void *s, void *d, int64_t n, const uprm *p);
     }
 #define UN_INTS(nm, EXPR) UN_INT(nm##_i32, int32_t, uint32_t, EXPR) UN_INT(nm##_i64, int64_t, uint64_t, EXPR)
 
+/* The row loops below are the hot part: have gcc vectorise them.  At -O2 it
+ * uses the "very-cheap" cost model, which rejects every loop whose trip
+ * count is unknown, i.e. all of these. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 static inline float softplusf(float x) { return x > 0.f ? x + log1pf(expf(-x)) : log1pf(expf(x)); }
 static inline float clampf(float x, float lo, float hi)
 {
@@ -197,6 +205,10 @@ UN_INTS(neg, (sgn_t)(0 - (uns_t)x))
 UN_INTS(sign, (sgn_t)(x > 0 ? 1 : (x < 0 ? -1 : 0)))
 UN_INTS(clip, (sgn_t)clampi(x, p->ilo, p->ihi))
 UN_INT(not_b, uint8_t, uint8_t, (uint8_t)(x == 0))
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* --- Cast --- */
 
@@ -721,6 +733,14 @@ static void run_bcast(const dt_kctx *ctx, dt_tensor *out, int nin, const dt_tens
     dt_pool_for(ctx ? ctx->pool : NULL, total, GRAIN, bjob_range, &j);
 }
 
+/* The row loops below are the hot part: have gcc vectorise them.  At -O2 it
+ * uses the "very-cheap" cost model, which rejects every loop whose trip
+ * count is unknown, i.e. all of these. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 /* ---- binary row functions ---- */
 
 /* One loop per increment pattern so each is a plain vectorisable loop. */
@@ -891,6 +911,10 @@ COPY_ROW(copy_8, uint64_t)
 WHERE_ROW(where_1, uint8_t)
 WHERE_ROW(where_4, uint32_t)
 WHERE_ROW(where_8, uint64_t)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 static row_fn binary_fn(dt_op op, dt_dtype t, dt_dtype t2, int fmod)
 {
