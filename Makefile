@@ -109,6 +109,61 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(BUILD)/libdetectd.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(BUILD)/libdetectd.a $(LDLIBS) $(LDFLAGS)
 fuzz-bins: $(FUZZ_BINS)
 
+# ---- CUDA backend (optional; owner: src/engine/cuda) -------------------------
+# On when nvcc and cuDNN are found (CUDA_HOME, default /usr/local/cuda: bin/nvcc
+# and include/cudnn.h); off with `make CUDA=0` or `make NVCC=`, and by default
+# in sanitizer / fuzz builds (SAN=...).  `make CUDA=1` insists.  When on:
+# src/engine/cuda/*.cu are compiled by nvcc for CUDA_ARCHS (sm_80, sm_90, and
+# PTX of the last for newer GPUs), the C files of src/engine/cuda get
+# -DDT_HAVE_CUDA, and everything links cudart, cuDNN and cuBLAS.  When off those
+# C files compile to stubs: dt_cuda_available() says the build has no CUDA.
+# Switching between the two rebuilds just those objects (a stamp in gen/).
+CUDA_HOME ?= /usr/local/cuda
+NVCC ?= $(CUDA_HOME)/bin/nvcc
+ifeq ($(SAN),)
+CUDA ?= auto
+else
+CUDA ?= 0
+endif
+CUDA_ON :=
+ifneq ($(CUDA),0)
+ifneq ($(strip $(NVCC)),)
+ifneq ($(shell command -v $(NVCC) 2>/dev/null),)
+ifneq ($(wildcard $(CUDA_HOME)/include/cudnn.h),)
+CUDA_ON := 1
+endif
+endif
+endif
+endif
+ifeq ($(CUDA),1)
+ifneq ($(CUDA_ON),1)
+$(error CUDA=1 but nvcc ($(NVCC)) or cuDNN ($(CUDA_HOME)/include/cudnn.h) was not found)
+endif
+endif
+CUDA_STAMP := $(BUILD)/gen/cuda-$(if $(CUDA_ON),on,off).stamp
+$(CUDA_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/gen/cuda-*.stamp
+	@touch $@
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/engine/cuda/*.c)): $(CUDA_STAMP)
+ifeq ($(CUDA_ON),1)
+CUDA_ARCHS ?= 80 90
+NVCCFLAGS ?= -O2
+NVCC_ALL := -std=c++17 $(NVCCFLAGS) -Isrc \
+            $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+            -gencode arch=compute_$(lastword $(CUDA_ARCHS)),code=compute_$(lastword $(CUDA_ARCHS)) \
+            -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings -MMD -MP
+CU_SRCS := $(sort $(wildcard src/engine/cuda/*.cu))
+CU_OBJS := $(CU_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
+$(BUILD)/obj/src/engine/cuda/%.o: CFLAGS += -DDT_HAVE_CUDA -I$(CUDA_HOME)/include
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_ALL) -c $< -o $@
+$(BUILD)/libdetectd.a: $(CU_OBJS)
+LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++ -ldl
+endif
+# ---- end of the CUDA section --------------------------------------------------
+
 # ---- setup ------------------------------------------------------------------
 deps:
 	@sh tools/install-deps.sh

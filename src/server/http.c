@@ -1233,7 +1233,8 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     /* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
      * misses a client's FIN that arrives right behind body bytes, leaving
      * the aborted upload (and its buffer) around until the idle timeout. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
     /* A pool of one is not a pool to libmicrohttpd (it warns): leave it out. */
     struct MHD_OptionItem pool[2] = {{MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
                                      {MHD_OPTION_END, 0, NULL}};
@@ -1316,8 +1317,24 @@ void dt_server_stop(dt_server *s)
         dt_server_log("info", "shutting down: %d request(s) in flight, up to %d s to finish them", active,
                       s->cfg.drain_timeout_s);
         MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-        if (fd != MHD_INVALID_SOCKET)
+        if (fd != MHD_INVALID_SOCKET) {
+            /* Connections the kernel already completed (the listen
+             * backlog) were accepted as far as clients can tell: serve
+             * them instead of resetting them with the close. */
+            int drained = 0;
+            for (;;) {
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof ss;
+                int c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (c < 0)
+                    break;
+                if (MHD_add_connection(s->mhd, c, (struct sockaddr *)&ss, sl) == MHD_YES)
+                    drained++; /* (on failure MHD has closed it) */
+            }
+            if (drained)
+                dt_server_log("info", "shutting down: %d connection(s) from the listen backlog taken in", drained);
             close(fd);
+        }
         s->listen_fd = -1;
         /* Requests already read keep being served (with Connection:
          * close) until they are done or the drain deadline passes. */

@@ -90,7 +90,8 @@ def make_tiny_model(dirpath, name="tiny", batchable=True, slow_convs=0, score_sh
         nodes.append(helper.make_node("MatMul", ["cm2", "sw"], ["cs"]))
         nodes.append(helper.make_node("Add", ["r", "cs"], ["r2"]))
         last = "r2"
-    inits.append(numpy_helper.from_array(np.array([-1, 4, 6], np.int64), "shape"))
+    # a batch-1 graph hard-codes its batch, as many exports do
+    inits.append(numpy_helper.from_array(np.array([-1 if batchable else 1, 4, 6], np.int64), "shape"))
     nodes.append(helper.make_node("Reshape", [last, "shape"], ["dets"]))
     g = helper.make_graph(nodes, name, [x], [y], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)])

@@ -22,6 +22,7 @@
 /* ---- the fake backend: shared control block ------------------------------------ */
 
 #define ITEM 4
+#define IMG(s) s, sizeof(s) - 1
 
 typedef struct ctl {
     pthread_mutex_t mu;
@@ -454,7 +455,7 @@ static void test_deadline_and_full_queue(void)
     bg_start(&q2, port, "/predict", "", 3);
     wait_depth(s, 2);
     resp r;
-    req(port, "POST", "/v1/detect", "image/jpeg", "\xff\xd8\xff ID=4", 11, NULL, &r);
+    req(port, "POST", "/v1/detect", "image/jpeg", IMG("\xff\xd8\xff ID=4"), NULL, &r);
     CHECKF(r.status == 503 && header(&r, "Retry-After") && strstr(r.body, "queue"), "%d %s", r.status, r.body);
     CHECK(dt_now_ms() - t0 < 350); /* at once, not at the deadline */
     pthread_join(q1.t, NULL);
@@ -507,7 +508,7 @@ static void test_reload(void)
     req(port, "POST", "/v1/models/fake/reload", NULL, NULL, 0, NULL, &r);
     CHECKF(r.status == 200 && strstr(r.body, "\"version\":2"), "%d %s", r.status, r.body);
     CHECK(models_version(port) == 2);
-    req(port, "POST", "/v1/detect", "image/jpeg", "\xff\xd8\xff ID=8", 11, NULL, &r);
+    req(port, "POST", "/v1/detect", "image/jpeg", IMG("\xff\xd8\xff ID=8"), NULL, &r);
     CHECKF(r.status == 200 && box_x(&r) == 8 && box_y(&r) == 2, "%d %s", r.status, r.body); /* the new one */
     CHECK(c.destroyed == 0); /* the old one still runs g */
     open_gate(&c);
@@ -533,7 +534,7 @@ static void test_reload(void)
     CHECKF(r.status == 500 && strstr(r.body, "still serving version 2") && strstr(r.body, "corrupt"), "%d %s",
            r.status, r.body);
     CHECK(models_version(port) == 2);
-    req(port, "POST", "/v1/detect", "image/jpeg", "\xff\xd8\xff ID=9", 11, NULL, &r);
+    req(port, "POST", "/v1/detect", "image/jpeg", IMG("\xff\xd8\xff ID=9"), NULL, &r);
     CHECK(r.status == 200 && box_y(&r) == 2);
     /* the v2 repository API's load is a reload; unload is not supported */
     req(port, "POST", "/v2/repository/models/fake/load", NULL, NULL, 0, NULL, &r);
@@ -649,12 +650,12 @@ static void test_names_and_v2(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *body = "\xff\xd8\xff ID=1";
         int post = !strcmp(cases[i].method, "POST");
-        req(port, cases[i].method, cases[i].path, post ? "image/jpeg" : NULL, post ? body : NULL, post ? 11 : 0,
-            NULL, &r);
+        req(port, cases[i].method, cases[i].path, post ? "image/jpeg" : NULL, post ? body : NULL,
+            post ? strlen(body) : 0, NULL, &r);
         CHECKF(r.status == cases[i].want && strstr(r.body, cases[i].body), "%s %s: %d %s", cases[i].method,
                cases[i].path, r.status, r.body);
     }
-    req(port, "POST", "/v1/detect?model=fake&threshold=0.1", "image/jpeg", "\xff\xd8\xff ID=5", 11, NULL, &r);
+    req(port, "POST", "/v1/detect?model=fake&threshold=0.1", "image/jpeg", IMG("\xff\xd8\xff ID=5"), NULL, &r);
     CHECKF(r.status == 200 && box_x(&r) == 5, "%d %s", r.status, r.body);
 
     /* v2: base64 image in JSON; binary with Triton's length prefix; binary outputs */
@@ -757,7 +758,7 @@ static void test_metrics_text(void)
     int port = dt_server_port(s);
     resp r;
     for (int i = 0; i < 3; i++)
-        req(port, "POST", "/v1/detect", "image/jpeg", "\xff\xd8\xff ID=1", 11, NULL, &r);
+        req(port, "POST", "/v1/detect", "image/jpeg", IMG("\xff\xd8\xff ID=1"), NULL, &r);
     req(port, "GET", "/nope", NULL, NULL, 0, NULL, &r);
     req(port, "GET", "/metrics", NULL, NULL, 0, NULL, &r);
     CHECK(r.status == 200 && header(&r, "Content-Type") && strstr(header(&r, "Content-Type"), "text/plain; version=0.0.4"));

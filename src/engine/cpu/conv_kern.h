@@ -137,16 +137,31 @@ AI vf vact(vf x, const dt_act_params *p)
 
 /* NCHW: C[i][.] = act(bias[i] + sum_k A[k][i] * B[k][.]), A packed [K][PA_MR],
  * B rows ldb apart, NV vectors wide (the last masked by tm when T). */
+/* K-blocking: flags KB_FIRST starts from the bias (else from C), KB_LAST
+ * applies the activation; a K split in chunks calls first ... last. */
+#define KB_FIRST 1
+#define KB_LAST 2
+#define KB_ALL (KB_FIRST | KB_LAST)
+
 AI void ukr_pa_body(const int MR, const int NV, const int T, int64_t K, const float *a, const float *b,
-                    int64_t ldb, float *c, int64_t ldc, const float *bias, const dt_act_params *act, vmk tm)
+                    int64_t ldb, float *c, int64_t ldc, const float *bias, const dt_act_params *act, vmk tm,
+                    int flags)
 {
     vf acc[PA_MR][PA_NV];
+    if (flags & KB_FIRST) {
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-        vf bi = vset1(bias[i]);
+        for (int i = 0; i < MR; i++) {
+            vf bi = vset1(bias[i]);
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++)
-            acc[i][j] = bi;
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = bi;
+        }
+    } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = (T && j == NV - 1) ? vloadm(c + i * ldc + j * VL, tm) : vload(c + i * ldc + j * VL);
     }
     for (int64_t k = 0; k < K; k++) {
         vf bv[PA_NV];
@@ -163,7 +178,8 @@ AI void ukr_pa_body(const int MR, const int NV, const int T, int64_t K, const fl
         a += PA_MR;
         b += ldb;
     }
-    ACT_BLOCK(acc, MR, NV, act);
+    if (flags & KB_LAST)
+        ACT_BLOCK(acc, MR, NV, act);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
 #pragma GCC unroll 8
@@ -181,15 +197,24 @@ AI void ukr_pa_body(const int MR, const int NV, const int T, int64_t K, const fl
  * B packed in strips RA_NV*VL wide; row i is stored at crow[i] (a scratch
  * row for pixels past the end); the last vector's store masked when T. */
 AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t kc, const float *const *rows,
-                    const float *b, float *const *crow, const float *bias, const dt_act_params *act, vmk tm)
+                    const float *b, float *const *crow, const float *bias, const dt_act_params *act, vmk tm,
+                    int flags)
 {
     vf acc[RA_ROWS][RA_NV];
+    if (flags & KB_FIRST) {
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; j++) {
-        vf bj = vload(bias + j * VL);
+        for (int j = 0; j < NV; j++) {
+            vf bj = vload(bias + j * VL);
+#pragma GCC unroll 32
+            for (int i = 0; i < MR; i++)
+                acc[i][j] = bj;
+        }
+    } else {
 #pragma GCC unroll 32
         for (int i = 0; i < MR; i++)
-            acc[i][j] = bj;
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = (T && j == NV - 1) ? vloadm(crow[i] + j * VL, tm) : vload(crow[i] + j * VL);
     }
     for (int t = 0; t < ntaps; t++) {
         const float *r[RA_ROWS];
@@ -211,7 +236,8 @@ AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t 
             b += RA_NV * VL;
         }
     }
-    ACT_BLOCK(acc, MR, NV, act);
+    if (flags & KB_LAST)
+        ACT_BLOCK(acc, MR, NV, act);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; i++) {
 #pragma GCC unroll 8
@@ -225,23 +251,23 @@ AI void ukr_ra_body(const int MR, const int NV, const int T, int ntaps, int64_t 
 }
 
 typedef void (*ukr_pa_fn)(int64_t K, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
-                          const float *bias, const dt_act_params *act, vmk tm);
+                          const float *bias, const dt_act_params *act, vmk tm, int flags);
 typedef void (*ukr_ra_fn)(int ntaps, int64_t kc, const float *const *rows, const float *b, float *const *crow,
-                          const float *bias, const dt_act_params *act, vmk tm);
+                          const float *bias, const dt_act_params *act, vmk tm, int flags);
 
 #define PA_DEF(MR, NV, T)                                                                          \
     static void ukr_pa_##MR##_##NV##_##T(int64_t K, const float *a, const float *b, int64_t ldb,   \
                                          float *c, int64_t ldc, const float *bias,                 \
-                                         const dt_act_params *act, vmk tm)                         \
+                                         const dt_act_params *act, vmk tm, int flags)              \
     {                                                                                              \
-        ukr_pa_body(MR, NV, T, K, a, b, ldb, c, ldc, bias, act, tm);                               \
+        ukr_pa_body(MR, NV, T, K, a, b, ldb, c, ldc, bias, act, tm, flags);                        \
     }
 #define RA_DEF(MR, NV, T)                                                                          \
     static void ukr_ra_##NV##_##T(int ntaps, int64_t kc, const float *const *rows, const float *b,    \
                                   float *const *crow, const float *bias, const dt_act_params *act,    \
-                                  vmk tm)                                                             \
+                                  vmk tm, int flags)                                                  \
     {                                                                                              \
-        ukr_ra_body(MR, NV, T, ntaps, kc, rows, b, crow, bias, act, tm);                           \
+        ukr_ra_body(MR, NV, T, ntaps, kc, rows, b, crow, bias, act, tm, flags);                    \
     }
 PA_LIST(PA_DEF, 0)
 PA_LIST(PA_DEF, 1)
@@ -260,6 +286,10 @@ static const int g_ra_mr[RA_NV] = {RA_LIST(RA_MRE, 0)}; /* rows per kernel call,
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* K chunk of the GEMMs: a B strip chunk (GEMM_KC x 48 floats) plus an A
+ * chunk stay in L1 (48 KB). */
+#define GEMM_KC 128
 
 typedef struct gemm_ctx {
     const dt_conv *cv;
@@ -287,10 +317,15 @@ static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
             int nv = (int)cdiv(w, VL);
             int t = (w % VL) != 0;
             vmk tm = vmask_n((int)(w - (nv - 1) * VL));
-            for (int64_t m = m0; m < m1; m += PA_MR) {
-                int mr = (int)imin(PA_MR, m1 - m);
-                g_pa[t][mr - 1][nv - 1](cv->K, wg + m * cv->K, b + s, HW, yg + m * HW + s, HW,
-                                        cv->bias + gr * cv->Mg + m, &cv->act, tm);
+            /* K in chunks: the strip's B chunk stays in L1 across the M blocks */
+            for (int64_t k0 = 0; k0 < cv->K; k0 += GEMM_KC) {
+                int64_t kc = imin(GEMM_KC, cv->K - k0);
+                int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == cv->K ? KB_LAST : 0);
+                for (int64_t m = m0; m < m1; m += PA_MR) {
+                    int mr = (int)imin(PA_MR, m1 - m);
+                    g_pa[t][mr - 1][nv - 1](kc, wg + m * cv->K + k0 * PA_MR, b + s + k0 * HW, HW, yg + m * HW + s, HW,
+                                            cv->bias + gr * cv->Mg + m, &cv->act, tm, flags);
+                }
             }
         }
     }
@@ -523,21 +558,35 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
                         oy++;
                     }
                 }
-            for (int64_t s = 0; s < g->nstrips; s++) {
-                int64_t w = imin(NR, cv->Mg - s * NR);
-                int nv = (int)cdiv(w, VL);
-                int tl = (w % VL) != 0;
-                vmk tm = vmask_n((int)(w - (nv - 1) * VL));
-                int mr = g_ra_mr[nv - 1];
-                const float *bs = cv->wp + (gr * g->nstrips + s) * cv->K * NR;
-                const float *bias = cv->bias + gr * cv->Mg + s * NR;
-                int64_t col = gr * cv->Mg + s * NR;
-                for (int i = 0; i < nblk * RA_ROWS; i++)
-                    crow[i] = i < np ? g->y + (p0 + i) * cv->M + col : trash;
-                for (int r0 = 0; r0 < np; r0 += mr) {
-                    int blk = r0 / RA_ROWS, i0 = r0 % RA_ROWS;
-                    g_ra[tl][nv - 1](ntaps, cv->Cg, rows + (int64_t)blk * ntaps * RA_ROWS + i0, bs, crow + r0, bias,
-                                     &cv->act, tm);
+            /* 1x1: K in chunks, outermost, so the rows' chunk stays in L1 across the
+             * strips and each strip's B chunk across the row blocks */
+            int64_t kstep = ntaps == 1 ? GEMM_KC : cv->Cg;
+            for (int64_t k0 = 0; k0 < cv->Cg; k0 += kstep) {
+                int64_t kc = imin(kstep, cv->Cg - k0);
+                int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == cv->Cg ? KB_LAST : 0);
+                const float *rk[NHWC_PB];
+                const float *const *rr = rows;
+                if (k0) {
+                    for (int i = 0; i < nblk * RA_ROWS; i++)
+                        rk[i] = rows[i] + k0;
+                    rr = rk;
+                }
+                for (int64_t s = 0; s < g->nstrips; s++) {
+                    int64_t w = imin(NR, cv->Mg - s * NR);
+                    int nv = (int)cdiv(w, VL);
+                    int tl = (w % VL) != 0;
+                    vmk tm = vmask_n((int)(w - (nv - 1) * VL));
+                    int mr = g_ra_mr[nv - 1];
+                    const float *bs = cv->wp + (gr * g->nstrips + s) * cv->K * NR + k0 * NR;
+                    const float *bias = cv->bias + gr * cv->Mg + s * NR;
+                    int64_t col = gr * cv->Mg + s * NR;
+                    for (int i = 0; i < nblk * RA_ROWS; i++)
+                        crow[i] = i < np ? g->y + (p0 + i) * cv->M + col : trash;
+                    for (int r0 = 0; r0 < np; r0 += mr) {
+                        int blk = r0 / RA_ROWS, i0 = r0 % RA_ROWS;
+                        g_ra[tl][nv - 1](ntaps, kc, rr + (int64_t)blk * ntaps * RA_ROWS + i0, bs, crow + r0, bias,
+                                         &cv->act, tm, flags);
+                    }
                 }
             }
         }
@@ -727,66 +776,98 @@ static void run_dw_nchw(const dt_conv *cv, const float *x, float *y, void *scrat
     dt_pool_for(slots > 1 ? pool : NULL, slots, 1, dw_nchw_slot, &g);
 }
 
-/* NHWC: one job per output row; DW_P output pixels at once (independent
- * chains sharing each weight vector); weights packed [KH*KW][Cpad]. */
-#define DW_P 4
-static void dw_nhwc_rows(void *arg, int64_t r0, int64_t r1)
+/* NHWC: one job per output row; DW_P output pixels at once (independent FMA
+ * chains sharing each weight vector), all channel vectors of those pixels
+ * while their input is in L1; blocks whose taps all fall inside the row skip
+ * the bounds checks.  Weights packed [KH*KW][Cpad]. */
+#define DW_P 8
+
+typedef struct dwh_ctx {
+    const dt_conv *cv;
+    const float *x;
+    float *y;
+} dwh_ctx;
+
+AI void dwh_row(const dt_conv *cv, const float *xn, float *yr, int64_t oy, const int KW_, const int SW_)
 {
-    dw_ctx *g = arg;
-    const dt_conv *cv = g->cv;
-    const int64_t C = cv->C, cpad = cdiv(C, 16) * 16;
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t n = r / cv->OH, oy = r % cv->OH;
-        const float *xn = g->x + n * cv->H * cv->W * C;
-        float *yr = g->y + r * cv->OW * C;
-        for (int64_t ox = 0; ox < cv->OW; ox += DW_P) {
-            int np = (int)imin(DW_P, cv->OW - ox);
-            int64_t ixa = ox * cv->SW - cv->PL;
-            int inner = np == DW_P && ixa >= 0 &&
-                        ixa + (int64_t)(DW_P - 1) * cv->SW + (int64_t)(cv->KW - 1) * cv->DW < cv->W;
-            for (int64_t c0 = 0; c0 < C; c0 += VL) {
-                int64_t nn = imin(VL, C - c0);
-                vmk m = vmask_n((int)nn);
-                vf acc[DW_P];
-#pragma GCC unroll 4
-                for (int p = 0; p < DW_P; p++)
-                    acc[p] = vload(cv->bias + c0);
-                for (int ky = 0; ky < cv->KH; ky++) {
-                    int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
-                    if (iy < 0 || iy >= cv->H)
-                        continue;
-                    const float *xrow = xn + iy * cv->W * C + c0;
-                    for (int kx = 0; kx < cv->KW; kx++) {
-                        vf wv = vload(cv->wp + (ky * cv->KW + kx) * cpad + c0);
-                        int64_t ix0 = ixa + (int64_t)kx * cv->DW;
-                        if (inner && nn == VL) {
-#pragma GCC unroll 4
-                            for (int p = 0; p < DW_P; p++)
-                                acc[p] = vfma(vload(xrow + (ix0 + (int64_t)p * cv->SW) * C), wv, acc[p]);
-                        } else {
-#pragma GCC unroll 4
-                            for (int p = 0; p < DW_P; p++) {
-                                int64_t ix = ix0 + (int64_t)p * cv->SW;
-                                if (p < np && ix >= 0 && ix < cv->W)
-                                    acc[p] = vfma(vloadm(xrow + ix * C, m), wv, acc[p]);
-                            }
+    const int KW = KW_ ? KW_ : cv->KW, SW = SW_ ? SW_ : cv->SW, KH = cv->KH;
+    const int64_t C = cv->C, cpad = cdiv(C, 16) * 16, W = cv->W;
+    const int64_t DW = cv->DW;
+    for (int64_t ox = 0; ox < cv->OW; ox += DW_P) {
+        int np = (int)imin(DW_P, cv->OW - ox);
+        int64_t ixa = ox * SW - cv->PL;
+        int inner = np == DW_P && ixa >= 0 && ixa + (int64_t)(DW_P - 1) * SW + (int64_t)(KW - 1) * DW < W;
+        for (int64_t c0 = 0; c0 < C; c0 += VL) {
+            int64_t nn = imin(VL, C - c0);
+            vmk m = vmask_n((int)nn);
+            int full = inner && nn == VL;
+            vf acc[DW_P][1];
+            vf bias = vload(cv->bias + c0);
+#pragma GCC unroll 8
+            for (int p = 0; p < DW_P; p++)
+                acc[p][0] = bias;
+            for (int ky = 0; ky < KH; ky++) {
+                int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
+                if (iy < 0 || iy >= cv->H)
+                    continue;
+                const float *row = xn + iy * W * C + c0;
+                const float *wk = cv->wp + (int64_t)ky * KW * cpad + c0;
+                if (full) {
+                    const float *q0 = row + ixa * C;
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < KW; kx++) {
+                        vf wv = vload(wk + kx * cpad);
+                        const float *q = q0 + kx * DW * C;
+#pragma GCC unroll 8
+                        for (int p = 0; p < DW_P; p++)
+                            acc[p][0] = vfma(vload(q + p * SW * C), wv, acc[p][0]);
+                    }
+                } else {
+                    for (int kx = 0; kx < KW; kx++) {
+                        vf wv = vload(wk + kx * cpad);
+#pragma GCC unroll 8
+                        for (int p = 0; p < DW_P; p++) {
+                            int64_t ix = ixa + (int64_t)p * SW + (int64_t)kx * DW;
+                            if (p < np && ix >= 0 && ix < W)
+                                acc[p][0] = vfma(vloadm(row + ix * C, m), wv, acc[p][0]);
                         }
                     }
                 }
-                vf (*acc2)[1] = (vf(*)[1])acc;
-                ACT_BLOCK(acc2, DW_P, 1, &cv->act);
-#pragma GCC unroll 4
-                for (int p = 0; p < DW_P; p++) {
-                    if (p >= np)
-                        break;
-                    vf v = acc[p];
-                    if (nn == VL)
-                        vstore(yr + (ox + p) * C + c0, v);
-                    else
-                        vstorem(yr + (ox + p) * C + c0, m, v);
-                }
+            }
+            ACT_BLOCK(acc, DW_P, 1, &cv->act);
+#pragma GCC unroll 8
+            for (int p = 0; p < DW_P; p++) {
+                if (p >= np)
+                    break;
+                float *yo = yr + (ox + p) * C + c0;
+                if (nn == VL)
+                    vstore(yo, acc[p][0]);
+                else
+                    vstorem(yo, m, acc[p][0]);
             }
         }
+    }
+}
+
+static void dwh_rows(void *arg, int64_t r0, int64_t r1)
+{
+    const dwh_ctx *g = arg;
+    const dt_conv *cv = g->cv;
+    const int KW = cv->KW, SW = cv->SW;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t n = r / cv->OH, oy = r % cv->OH;
+        const float *xn = g->x + n * cv->H * cv->W * cv->C;
+        float *yr = g->y + r * cv->OW * cv->C;
+        if (KW == 3 && SW == 1)
+            dwh_row(cv, xn, yr, oy, 3, 1);
+        else if (KW == 3 && SW == 2)
+            dwh_row(cv, xn, yr, oy, 3, 2);
+        else if (KW == 5 && SW == 1)
+            dwh_row(cv, xn, yr, oy, 5, 1);
+        else if (KW == 5 && SW == 2)
+            dwh_row(cv, xn, yr, oy, 5, 2);
+        else
+            dwh_row(cv, xn, yr, oy, 0, 0);
     }
 }
 
@@ -873,12 +954,8 @@ void ISA_FN(dt_conv_run)(const dt_conv *cv, const float *x, float *y, void *scra
     } else if (cv->kind == DT_CONV_NHWC_GEMM) {
         run_nhwc_gemm(cv, x, y, pool);
     } else if (cv->nhwc) {
-        dw_ctx g;
-        memset(&g, 0, sizeof g);
-        g.cv = cv;
-        g.x = x;
-        g.y = y;
-        dt_pool_for(pool, cv->N * cv->OH, 1, dw_nhwc_rows, &g);
+        dwh_ctx g = {cv, x, y};
+        dt_pool_for(pool, cv->N * cv->OH, 1, dwh_rows, &g);
     } else {
         run_dw_nchw(cv, x, y, scratch, scratch_bytes, pool);
     }

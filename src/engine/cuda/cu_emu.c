@@ -90,7 +90,7 @@ static void emu_topk(const dt_cu_step *s)
 {
     const dt_cu_topk *p = &s->u.tk;
     dt_cu_topk_cand *buf[2];
-    size_t bsz = ((size_t)p->buf_elems * sizeof(dt_cu_topk_cand) + DT_CU_ALIGN - 1) / DT_CU_ALIGN * DT_CU_ALIGN;
+    size_t bsz = dt_cu_topk_buf_bytes(p);
     buf[0] = (dt_cu_topk_cand *)s->ptr[3];
     buf[1] = (dt_cu_topk_cand *)((char *)s->ptr[3] + bsz);
     dt_cu_topk_cand tmp[DT_CU_TOPK_CHUNK];

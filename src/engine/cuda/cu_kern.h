@@ -29,6 +29,7 @@
 #define DT_CU_COPY_MAXD 16 /* strided copies (Tile doubles the rank) */
 #define DT_CU_MAX_OPS 4    /* operand pointers per step */
 #define DT_CU_MAX_OUTER 16 /* MatMul batch groups cuBLAS cannot stride over */
+#define DT_CU_ALIGN 256    /* alignment of every region and blob on the device */
 
 /* dtype codes: the values of dt_dtype (engine/tensor.h), repeated so the
  * .cu files need no engine headers; cu_plan.c checks they agree. */
@@ -883,6 +884,12 @@ DT_HD int dt_cu_topk_before(const dt_cu_topk_cand *a, const dt_cu_topk_cand *b, 
     if (c)
         return c > 0;
     return a->idx < b->idx;
+}
+
+/* Bytes of one of the two candidate buffers in the step's scratch. */
+DT_HD size_t dt_cu_topk_buf_bytes(const dt_cu_topk *p)
+{
+    return ((size_t)p->buf_elems * sizeof(dt_cu_topk_cand) + DT_CU_ALIGN - 1) / DT_CU_ALIGN * DT_CU_ALIGN;
 }
 
 /* Candidate for element l of a line (pass 0 input). */

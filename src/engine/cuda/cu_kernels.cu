@@ -176,7 +176,7 @@ static int launch_copy(const dt_cu_step *s, cudaStream_t st)
 static int launch_topk(const dt_cu_step *s, cudaStream_t st)
 {
     const dt_cu_topk &p = s->u.tk;
-    size_t bsz = ((size_t)p.buf_elems * sizeof(dt_cu_topk_cand) + DT_CU_ALIGN - 1) / DT_CU_ALIGN * DT_CU_ALIGN;
+    size_t bsz = dt_cu_topk_buf_bytes(&p);
     dt_cu_topk_cand *buf[2] = {(dt_cu_topk_cand *)s->ptr[3], (dt_cu_topk_cand *)((char *)s->ptr[3] + bsz)};
     for (int pass = 0; pass < p.n_pass; pass++) {
         int64_t blocks = p.lines * p.groups[pass];

@@ -1611,8 +1611,7 @@ dt_code dt_cu_topk_plan(int64_t lines, int64_t L, int64_t k, dt_cu_topk *p, size
     }
     p->count[np] = k;
     p->n_pass = np;
-    size_t b = align_up((size_t)p->buf_elems * sizeof(dt_cu_topk_cand), DT_CU_ALIGN);
-    *scratch = 2 * b;
+    *scratch = 2 * dt_cu_topk_buf_bytes(p);
     return DT_OK;
 }
 

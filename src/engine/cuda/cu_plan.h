@@ -79,8 +79,6 @@ const char *dt_cu_plan_kernel(const dt_cu_plan *p, int node);
 
 /* ---- layouts --------------------------------------------------------------- */
 
-#define DT_CU_ALIGN 256
-
 /* The device block: [weights | activations | scratch | cuBLAS workspace |
  * status word], every region 256-byte aligned. */
 typedef struct dt_cu_layout {

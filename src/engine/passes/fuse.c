@@ -16,11 +16,15 @@ typedef struct fuse_ctx {
     dt_graph *g;
     int *uses;     /* live consumers per value (+1 if graph output) */
     int *consumer; /* the last consumer node seen per value */
+    int changed;   /* a rewrite happened in this sweep */
 } fuse_ctx;
 
+/* Recount consumers; called after every rewrite, so it also marks the sweep
+ * as having changed something. */
 static dt_code count_uses(fuse_ctx *c, dt_status *st)
 {
     dt_graph *g = c->g;
+    c->changed = 1;
     dt_free(c->uses);
     dt_free(c->consumer);
     c->uses = dt_calloc((size_t)g->n_values + 1, sizeof(int));
@@ -67,6 +71,7 @@ static void replace_uses(dt_graph *g, int from, int to)
  * writes m's output value, so names of downstream values do not change. */
 static void take_output(dt_graph *g, dt_node *n, dt_node *m)
 {
+    g->values[m->out[0]].producer = -1; /* set again below */
     int old = n->out[0];
     n->out[0] = m->out[0];
     g->values[m->out[0]].producer = (int)(n - g->nodes);
@@ -196,6 +201,22 @@ static dt_code fold_pad(fuse_ctx *c, int ni, dt_status *st)
     return count_uses(c, st);
 }
 
+/* Make room for a bias input on a Conv that has none. */
+static dt_code conv_bias_slot(dt_node *conv, dt_status *st)
+{
+    if (conv->n_in >= 3)
+        return DT_OK;
+    int *in = dt_realloc(conv->in, 3 * sizeof(int));
+    if (!in)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    in[2] = -1;
+    if (conv->n_in < 2)
+        in[1] = -1;
+    conv->in = in;
+    conv->n_in = 3;
+    return DT_OK;
+}
+
 /* BatchNormalization after Conv (NCHW or NHWC, channel = output channel):
  * W' = W * g/sqrt(v+eps), b' = (b - m) * g/sqrt(v+eps) + beta. */
 static dt_code fold_bn(fuse_ctx *c, int ni, dt_status *st)
@@ -242,26 +263,21 @@ static dt_code fold_bn(fuse_ctx *c, int ni, dt_status *st)
         NB[o] = ((B ? B[o] : 0.f) - M[o]) * f + Bi[o];
     }
     char name[64];
-    snprintf(name, sizeof name, "_dt_bnw%d", ni);
+    snprintf(name, sizeof name, "_dt_bnw%d", g->n_values);
     int wid = dt_graph_add_const_buf(g, name, DT_F32, w->ndim, w->dims, nw, st);
     if (wid < 0) {
         dt_buf_unref(nb);
         return st->code;
     }
-    snprintf(name, sizeof name, "_dt_bnb%d", ni);
+    snprintf(name, sizeof name, "_dt_bnb%d", g->n_values);
     int64_t bd[1] = {cout};
     int bid = dt_graph_add_const_buf(g, name, DT_F32, 1, bd, nb, st);
     if (bid < 0)
         return st->code;
     conv = &g->nodes[ni];
     bn = &g->nodes[c->consumer[conv->out[0]]];
-    if (conv->n_in < 3) {
-        int *in = dt_realloc(conv->in, 3 * sizeof(int));
-        if (!in)
-            return dt_fail(st, DT_ENOMEM, "out of memory");
-        conv->in = in;
-        conv->n_in = 3;
-    }
+    if (conv_bias_slot(conv, st) != DT_OK)
+        return st->code;
     conv->in[1] = wid;
     conv->in[2] = bid;
     take_output(g, conv, bn);
@@ -311,20 +327,15 @@ static dt_code fold_bias_add(fuse_ctx *c, int ni, dt_status *st)
         return DT_OK;
     }
     char name[64];
-    snprintf(name, sizeof name, "_dt_bias%d", ni);
+    snprintf(name, sizeof name, "_dt_bias%d", g->n_values);
     int64_t bd[1] = {cout};
     int bid = dt_graph_add_const_buf(g, name, DT_F32, 1, bd, nb, st);
     if (bid < 0)
         return st->code;
     conv = &g->nodes[ni];
     add = &g->nodes[c->consumer[conv->out[0]]];
-    if (conv->n_in < 3) {
-        int *in = dt_realloc(conv->in, 3 * sizeof(int));
-        if (!in)
-            return dt_fail(st, DT_ENOMEM, "out of memory");
-        conv->in = in;
-        conv->n_in = 3;
-    }
+    if (conv_bias_slot(conv, st) != DT_OK)
+        return st->code;
     conv->in[2] = bid;
     take_output(g, conv, add);
     return count_uses(c, st);
@@ -661,12 +672,19 @@ dt_code dt_pass_fuse(dt_graph *g, dt_status *st)
     typedef dt_code (*pass_fn)(fuse_ctx *, int, dt_status *);
     static const pass_fn passes[] = {drop_identity, explicit_pads_p, fold_bn, fold_bias_add,
                                      fold_transpose_sandwich, fold_pad, fold_hard_act, fold_act};
-    fuse_ctx c = {g, NULL, NULL};
+    fuse_ctx c = {g, NULL, NULL, 0};
     dt_code rc = count_uses(&c, st);
-    for (size_t p = 0; rc == DT_OK && p < sizeof passes / sizeof passes[0]; p++)
-        for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
-            if (!g->nodes[i].dead)
-                rc = passes[p](&c, i, st);
+    /* Sweep each pattern until it stops matching: a conv can absorb a
+     * chain (bias Add, another Add, then Clip). */
+    for (size_t p = 0; rc == DT_OK && p < sizeof passes / sizeof passes[0]; p++) {
+        int sweeps = 0;
+        do {
+            c.changed = 0;
+            for (int i = 0; rc == DT_OK && i < g->n_nodes; i++)
+                if (!g->nodes[i].dead)
+                    rc = passes[p](&c, i, st);
+        } while (rc == DT_OK && c.changed && ++sweeps < 8);
+    }
     dt_free(c.uses);
     dt_free(c.consumer);
     if (rc != DT_OK)

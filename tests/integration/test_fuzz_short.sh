@@ -1,0 +1,32 @@
+#!/bin/sh
+# test_fuzz_short.sh — every libFuzzer harness (tests/fuzz/fuzz_*.c) for a
+# short time (FUZZ_SHORT_SECONDS, default 22 s each: about 3.5 minutes for
+# the nine), after replaying the kept regression inputs
+# (tests/fuzz/crashers/).  Builds build-fuzz/ first (clang, ASan+UBSan+
+# libFuzzer; incremental).  `make fuzz` is the long run.
+# Skipped without clang, and under make test-san (SANITIZED=1), which runs
+# this same suite already sanitized.
+set -u
+: "${ROOT:=$(cd "$(dirname "$0")/../.." && pwd)}"
+cd "$ROOT"
+if [ -n "${SANITIZED:-}" ]; then
+  echo "the fuzzers already run in make test"
+  exit 77
+fi
+if ! command -v clang >/dev/null 2>&1; then
+  echo "clang is not installed (libFuzzer needs it)"
+  exit 77
+fi
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+nice -n 10 make -s -j2 fuzz-build >"$out" 2>&1 || {
+  tail -n 30 "$out"
+  echo "make fuzz-build failed"
+  exit 1
+}
+sh tests/fuzz/run.sh "${FUZZ_SHORT_SECONDS:-22}" >"$out" 2>&1
+rc=$?
+cat "$out"
+line=$(grep '^fuzz: ' "$out" | tail -n 1)
+[ $rc -eq 0 ] || exit 1
+echo "summary: $line"
