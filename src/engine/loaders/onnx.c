@@ -556,7 +556,7 @@ static dt_code copy_attr(loader *L, int nid, const Onnx__NodeProto *np, const ch
             dt_buf *b = NULL;
             dt_code rc = tensor_decode(L, a->t, "ConstantOfShape.value", &dt, &ndim, dims, &b);
             if (rc != DT_OK)
-                return dt_wrap(L->st, "node '%s': ", nname);
+                return dt_wrap(L->st, "node '%s'", nname);
             int64_t n = dt_shape_numel(ndim, dims);
             if (n != 1) {
                 dt_buf_unref(b);
@@ -600,7 +600,7 @@ static dt_code add_constant_node(loader *L, const Onnx__NodeProto *np, const cha
     int vid;
     if (strcmp(an, "value") == 0) {
         dt_code rc = add_tensor_const(L, a->t, out);
-        return rc == DT_OK ? rc : dt_wrap(L->st, "Constant node '%s': ", nname);
+        return rc == DT_OK ? rc : dt_wrap(L->st, "Constant node '%s'", nname);
     } else if (strcmp(an, "value_float") == 0) {
         vid = dt_graph_add_const(L->g, out, DT_F32, 0, NULL, &a->f, L->st);
     } else if (strcmp(an, "value_int") == 0) {
@@ -614,7 +614,7 @@ static dt_code add_constant_node(loader *L, const Onnx__NodeProto *np, const cha
     } else {
         return dt_fail(L->st, DT_EUNSUPPORTED, "Constant node '%s': attribute '%s' is not supported", nname, an);
     }
-    return vid >= 0 ? DT_OK : dt_wrap(L->st, "Constant node '%s': ", nname);
+    return vid >= 0 ? DT_OK : dt_wrap(L->st, "Constant node '%s'", nname);
 }
 
 /* A fresh name for an output the model left anonymous. */
@@ -710,7 +710,7 @@ static dt_code load_graph(loader *L, const Onnx__ModelProto *m)
             return dt_fail(L->st, DT_ECORRUPT, "initializer '%s' is defined twice", t->name);
         rc = add_tensor_const(L, t, t->name);
         if (rc != DT_OK)
-            return dt_wrap(L->st, "initializer: ");
+            return dt_wrap(L->st, "initializer");
     }
 
     /* graph inputs (those that are initializers are constants, not inputs) */
@@ -874,6 +874,6 @@ dt_code dt_load_onnx(const char *path, dt_graph **out, dt_status *st)
     dt_free(buf);
     dt_free(dir);
     if (rc != DT_OK)
-        return dt_wrap(st, "%s: ", path);
+        return dt_wrap(st, "%s", path);
     return DT_OK;
 }
