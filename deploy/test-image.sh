@@ -27,6 +27,7 @@
 # (see deploy/Dockerfile), JOBS (make -j in the build, default 2),
 # RUN_MODE=auto|podman|chroot (default auto: podman, else chroot),
 # SKIP_BUILD=1 (test the $IMAGE already built), KEEP_CACHE=1 (keep the layers).
+# shellcheck disable=SC2086,SC2046  # $PODMAN, $missing, the env list: word lists on purpose
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -212,8 +213,8 @@ if [ "$mode" = chroot ]; then
   $PODMAN rm "$cid" > /dev/null 2>&1
   inspect '{{range .Config.Env}}{{println .}}{{end}}' > "$TMP/env"
   printf 'REST_HOST=127.0.0.1\nREST_PORT=%s\n' "$PORT" >> "$TMP/env"
+  ! grep -q '[[:space:]]' "$TMP/env" || die "chroot mode passes the image's environment as words: no spaces in values"
   workdir=$(inspect '{{.Config.WorkingDir}}')
-  # shellcheck disable=SC2046  # the entrypoint is a plain word list
   (cd "$ROOTFS${workdir:-/}" && exec env -i $(cat "$TMP/env") /usr/sbin/chroot --userspec="$USERSPEC" "$ROOTFS" \
      $(inspect '{{range .Config.Entrypoint}}{{.}} {{end}}')) > "$TMP/server.log" 2>&1 &
   server_pid=$!

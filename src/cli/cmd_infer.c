@@ -16,19 +16,20 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: detectd infer --model PATH [--input NAME=FILE.npy | --input FILE.npy]... --outdir DIR\n"
-            "                     [--threads N] [--reference]\n"
+            "                     [--threads N] [--reference] [--device cpu|cuda:N]\n"
             "Runs the graph on NumPy .npy inputs (C order; dtype must match the model input) and writes\n"
             "DIR/<output name>.npy for every graph output ('/' and ':' in names become '_').\n"
             "  --model PATH   ONNX file or TF.js model.json\n"
             "  --input        an input tensor; with a single graph input the name may be omitted\n"
             "  --outdir DIR   created if missing\n"
             "  --threads N    engine threads (default 1)\n"
-            "  --reference    use only the reference kernels (the oracle)\n");
+            "  --reference    use only the reference kernels (the oracle)\n"
+            "  --device D     cpu (default) or cuda:N where the build has CUDA\n");
 }
 
 int dt_cmd_infer(int argc, char **argv)
 {
-    const char *model_path = NULL, *outdir = NULL;
+    const char *model_path = NULL, *outdir = NULL, *device = NULL;
     const char *in_names[MAX_INPUTS];
     const char *in_files[MAX_INPUTS];
     int n_in = 0, threads = 1, reference = 0;
@@ -43,6 +44,8 @@ int dt_cmd_infer(int argc, char **argv)
             outdir = argv[++i];
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
             threads = atoi(argv[++i]);
+        } else if (!strcmp(a, "--device") && i + 1 < argc) {
+            device = argv[++i];
         } else if (!strcmp(a, "--reference")) {
             reference = 1;
         } else if (!strcmp(a, "--input") && i + 1 < argc) {
@@ -119,7 +122,7 @@ int dt_cmd_infer(int argc, char **argv)
         }
     }
     dt_session_opts o = {.threads = threads, .max_batch = 1, .reference = reference,
-                         .n_input_shapes = n_model_in, .input_shapes = tensors};
+                         .n_input_shapes = n_model_in, .input_shapes = tensors, .device = device};
     if (dt_session_create(m, &o, &s, &st) != DT_OK)
         goto fail;
     if (dt_session_run(s, 1, tensors, &st) != DT_OK)

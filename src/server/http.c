@@ -606,10 +606,12 @@ static const char *not_ready_msg(dt_server_state state)
 static void models_json(dt_server *s, dt_jsonw *w)
 {
     dt_jsonw_raw(w, "{\"models\":[");
-    for (int i = 0; i < s->n_slots; i++) {
+    /* The default first: clients of the one-model server read models[0]. */
+    for (int k = 0; k < s->n_slots; k++) {
+        int i = k == 0 ? s->def : k <= s->def ? k - 1 : k;
         mslot *m = &s->slots[i];
         minst *in = sched_ref_current(s, m);
-        dt_jsonw_raw(w, i ? ",{\"name\":" : "{\"name\":");
+        dt_jsonw_raw(w, k ? ",{\"name\":" : "{\"name\":");
         dt_jsonw_str(w, m->name);
         dt_jsonw_printf(w, ",\"ready\":%s,\"default\":%s", in ? "true" : "false", m->is_default ? "true" : "false");
         if (in) {

@@ -1028,6 +1028,17 @@ static const char *state_name(dt_server_state st)
 void metrics_render(dt_server *s, dt_jsonw *w)
 {
     char lab[256];
+    /* Names can change once, when a lone model takes its own name at load:
+     * read them under the lock. */
+    char(*names)[MODEL_NAME_MAX + 1] = dt_malloc((size_t)s->n_slots * sizeof *names);
+    if (!names) {
+        w->failed = 1;
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->n_slots; i++)
+        memcpy(names[i], s->slots[i].name, sizeof names[i]);
+    pthread_mutex_unlock(&s->mu);
     dt_metric_family(w, "detectd_requests_total", "counter", "HTTP requests answered, by route and status code.");
     for (int r = 0; r < R_COUNT; r++)
         for (int c = 1; c < 6; c++)
@@ -1069,7 +1080,7 @@ void metrics_render(dt_server *s, dt_jsonw *w)
     for (size_t h = 0; h < sizeof hists / sizeof hists[0]; h++) {
         dt_metric_family(w, hists[h].name, "histogram", hists[h].help);
         for (int i = 0; i < s->n_slots; i++) {
-            snprintf(lab, sizeof lab, "model=\"%s\"", s->slots[i].name);
+            snprintf(lab, sizeof lab, "model=\"%s\"", names[i]);
             dt_hist_render(w, hists[h].name, lab, (const dt_hist *)((const char *)&s->slots[i] + hists[h].off));
         }
     }
@@ -1090,16 +1101,16 @@ void metrics_render(dt_server *s, dt_jsonw *w)
     for (size_t c = 0; c < sizeof ctrs / sizeof ctrs[0]; c++) {
         dt_metric_family(w, ctrs[c].name, ctrs[c].type, ctrs[c].help);
         for (int i = 0; i < s->n_slots; i++) {
-            snprintf(lab, sizeof lab, "model=\"%s\"", s->slots[i].name);
+            snprintf(lab, sizeof lab, "model=\"%s\"", names[i]);
             const _Atomic uint64_t *v = (const _Atomic uint64_t *)((const char *)&s->slots[i] + ctrs[c].off);
             dt_metric_sample(w, ctrs[c].name, lab, (double)atomic_load(v));
         }
     }
     dt_metric_family(w, "detectd_model_reloads_total", "counter", "Model reloads, by result.");
     for (int i = 0; i < s->n_slots; i++) {
-        snprintf(lab, sizeof lab, "model=\"%s\",result=\"ok\"", s->slots[i].name);
+        snprintf(lab, sizeof lab, "model=\"%s\",result=\"ok\"", names[i]);
         dt_metric_sample(w, "detectd_model_reloads_total", lab, (double)atomic_load(&s->slots[i].reloads_ok));
-        snprintf(lab, sizeof lab, "model=\"%s\",result=\"failed\"", s->slots[i].name);
+        snprintf(lab, sizeof lab, "model=\"%s\",result=\"failed\"", names[i]);
         dt_metric_sample(w, "detectd_model_reloads_total", lab, (double)atomic_load(&s->slots[i].reloads_failed));
     }
     /* Gauges read under the lock: the current instance may be swapped. */
@@ -1110,24 +1121,24 @@ void metrics_render(dt_server *s, dt_jsonw *w)
         for (minst *in = s->all; in; in = in->next_all)
             if (in->slot == &s->slots[i])
                 d += atomic_load(&in->waiting);
-        snprintf(lab, sizeof lab, "model=\"%s\"", s->slots[i].name);
+        snprintf(lab, sizeof lab, "model=\"%s\"", names[i]);
         dt_metric_sample(w, "detectd_queue_depth", lab, d);
     }
     dt_metric_family(w, "detectd_model_state", "gauge", "1 for the model's current load state.");
     static const dt_server_state states[] = {DT_SERVER_LOADING, DT_SERVER_READY, DT_SERVER_FAILED};
     for (int i = 0; i < s->n_slots; i++)
         for (int k = 0; k < 3; k++) {
-            snprintf(lab, sizeof lab, "model=\"%s\",state=\"%s\"", s->slots[i].name, state_name(states[k]));
+            snprintf(lab, sizeof lab, "model=\"%s\",state=\"%s\"", names[i], state_name(states[k]));
             dt_metric_sample(w, "detectd_model_state", lab, s->slots[i].state == states[k]);
         }
     dt_metric_family(w, "detectd_model_version", "gauge", "Loads of the model now serving (1 + successful reloads).");
     for (int i = 0; i < s->n_slots; i++) {
-        snprintf(lab, sizeof lab, "model=\"%s\"", s->slots[i].name);
+        snprintf(lab, sizeof lab, "model=\"%s\"", names[i]);
         dt_metric_sample(w, "detectd_model_version", lab, s->slots[i].generation);
     }
     dt_metric_family(w, "detectd_model_max_batch", "gauge", "Largest batch the serving instance runs.");
     for (int i = 0; i < s->n_slots; i++) {
-        snprintf(lab, sizeof lab, "model=\"%s\"", s->slots[i].name);
+        snprintf(lab, sizeof lab, "model=\"%s\"", names[i]);
         dt_metric_sample(w, "detectd_model_max_batch", lab, s->slots[i].cur ? s->slots[i].cur->max_batch : 0);
     }
     int instances = 0;
@@ -1144,4 +1155,5 @@ void metrics_render(dt_server *s, dt_jsonw *w)
     dt_metric_sample(w, "process_resident_memory_bytes", "", (double)dt_process_rss_bytes());
     dt_metric_family(w, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.");
     dt_metric_sample(w, "process_start_time_seconds", "", s->started_at);
+    dt_free(names);
 }

@@ -9,6 +9,7 @@
  * half-closes the socket and reads the answer until the server closes or
  * 2 s pass.  A dead server (connect refused, a hang) is a crash.
  * The access log is off; other server log lines go to stderr. */
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -130,6 +131,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n - 2;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -139,11 +152,26 @@ static double now_ms(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    FUZZ_ASSERT(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    FUZZ_ASSERT(connect(fd, (struct sockaddr *)&a, sizeof a) == 0); /* the server is alive */
+    int fd = -1;
+    /* The server must keep accepting: a refusal that lasts 5 s is a crash. */
+    for (int tries = 0;; tries++) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+            break;
+        int e = errno;
+        close(fd);
+        fd = -1;
+        if (tries == 0 || tries == 49)
+            fprintf(stderr, "fuzz_http: connect: %s (try %d, %d fds open, server state %d)\n", strerror(e),
+                    tries + 1, count_fds(), (int)dt_server_state_get(g_srv, NULL));
+        if (tries == 49)
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    FUZZ_ASSERT(fd >= 0); /* the server is alive and accepting */
     double t0 = now_ms();
     size_t off = 0;
     char buf[16384];

@@ -19,6 +19,10 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# One fuzz build and run at a time (two make test runs share build-fuzz/).
+mkdir -p build-fuzz
+exec 9>build-fuzz/.lock
+flock -w 1200 9 || { echo "build-fuzz/ stayed locked for 20 minutes"; exit 1; }
 nice -n 10 make -s -j2 fuzz-build >"$out" 2>&1 || {
   tail -n 30 "$out"
   echo "make fuzz-build failed"

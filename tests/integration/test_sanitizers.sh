@@ -150,12 +150,17 @@ if [ -f models/nanodet/nanodet.json ]; then
   check "$TMP/bad.log" $? "detect on hostile images" "1"
   errs=$(grep -c '"error"' "$TMP/bad.json")
   [ "$errs" = "$bad" ] || { cat "$TMP/bad.json"; fail "hostile images: $errs error lines for $bad files"; }
-  # the valid kinds (every format variant) must all decode and run
-  good=$(ls "$TMP"/img/jpeg_* "$TMP"/img/png_* "$TMP"/img/webp_* "$TMP"/img/bmp_* | wc -l)
-  nice -n 10 "$DT" detect --model nanodet "$TMP"/img/jpeg_* "$TMP"/img/png_* "$TMP"/img/webp_* "$TMP"/img/bmp_* \
-    >"$TMP/good.json" 2>"$TMP/good.log"
+  # one valid file of each kind decodes and runs (inference under ASan is slow: not all 60)
+  set -- jpeg_cmyk.jpg jpeg_ycck.jpg jpeg_progressive.jpg jpeg_arithmetic_progressive.jpg jpeg_exif_orient7_mm.jpg \
+    png_gray1.png png_rgba16_interlaced.png png_palette2_trns.png webp_animated.webp webp_lossless.webp \
+    bmp_32_bitfields.bmp bmp_24_core.bmp
+  good=$#
+  files=""
+  for f in "$@"; do files="$files $TMP/img/$f"; done
+  # shellcheck disable=SC2086
+  nice -n 10 "$DT" detect --model nanodet $files >"$TMP/good.json" 2>"$TMP/good.log"
   check "$TMP/good.log" $? "detect on every image kind"
-  [ "$(grep -c '"objects"' "$TMP/good.json")" = "$good" ] || fail "not every valid image kind was detected"
+  [ "$(grep -c '"objects"' "$TMP/good.json")" = "$good" ] || { cat "$TMP/good.json"; fail "not every image kind was detected"; }
   echo "ok  $bad hostile images refused, $good image kinds decoded"
 fi
 

@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "engine/cpu/conv.h"
+#include "engine/cpu/conv_impl.h"
 #include "engine/cpu/cpu.h"
 #include "engine/cpu/pool.h"
 #include "engine/graph.h"
@@ -440,9 +441,11 @@ static int node_vs_ref(dt_graph *g, int ni, const float *x, double tol, const ch
         CHECKF(0, "prepare failed: %s: %s", st.msg, desc);
         return 0;
     }
-    dt_tensor tin[4];
-    const dt_tensor *ins[4] = {NULL, NULL, NULL, NULL};
-    for (int i = 0; i < node->n_in && i < 4; i++) {
+    dt_tensor tin[8];
+    const dt_tensor *ins[8] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    if (node->n_in > 8)
+        return 0;
+    for (int i = 0; i < node->n_in; i++) {
         if (node->in[i] < 0)
             continue;
         tin[i] = dt_value_view(&g->values[node->in[i]]);
@@ -501,7 +504,10 @@ static void test_maxpool(void)
                          cs[i].nhwc ? cs[i].C : cs[i].W};
         int xv = dt_graph_add_value(g, "x", DT_F32, 4, xd, &st);
         int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
-        int ni = dt_graph_add_node(g, DT_OP_MaxPool, "mp", 1, &xv, 1, &yv, &st);
+        int avg = i % 3 == 1;
+        int ni = dt_graph_add_node(g, avg ? DT_OP_AveragePool : DT_OP_MaxPool, "mp", 1, &xv, 1, &yv, &st);
+        if (avg)
+            dt_node_set_int(g, ni, "count_include_pad", i % 2, &st);
         int64_t k[2] = {cs[i].KH, cs[i].KW}, s2[2] = {cs[i].SH, cs[i].SW};
         int64_t p[4] = {cs[i].PT, cs[i].PL, cs[i].PB, cs[i].PR};
         dt_node_set_ints(g, ni, "kernel_shape", k, 2, &st);
@@ -515,8 +521,8 @@ static void test_maxpool(void)
         for (size_t j = 0; j < xn; j++)
             x[j] = tl_randf(&seed, -3.f, 3.f);
         char desc[128];
-        snprintf(desc, sizeof desc, "MaxPool case %zu", i);
-        node_vs_ref(g, ni, x, 0.0, desc);
+        snprintf(desc, sizeof desc, "%s case %zu", avg ? "AveragePool" : "MaxPool", i);
+        node_vs_ref(g, ni, x, avg ? 1e-5 : 0.0, desc);
         dt_free(x);
         dt_graph_free(g);
     }
@@ -713,8 +719,22 @@ static void test_eltwise(void)
     unsigned seed = 11;
     static const dt_op un[] = {DT_OP_Relu, DT_OP_Clip, DT_OP_Sigmoid, DT_OP_HardSigmoid, DT_OP_HardSwish,
                                DT_OP_LeakyRelu, DT_OP_Tanh};
-    for (size_t i = 0; i < sizeof un / sizeof un[0]; i++) {
+    for (size_t i = 0; i < sizeof un / sizeof un[0] + 1; i++) {
         dt_status st;
+        if (i == sizeof un / sizeof un[0]) { /* Softmax over the last axis */
+            dt_graph *g = dt_graph_create();
+            int64_t xd[3] = {4, 22, 80};
+            int xv = dt_graph_add_value(g, "x", DT_F32, 3, xd, &st);
+            int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+            int ni = dt_graph_add_node(g, DT_OP_Softmax, "sm", 1, &xv, 1, &yv, &st);
+            g->nodes[ni].opset = 13;
+            dt_node_set_int(g, ni, "axis", -1, &st);
+            float *x = rand_buf(4 * 22 * 80, &seed, -20.f, 20.f);
+            node_vs_ref(g, ni, x, 1e-6, "Softmax");
+            dt_free(x);
+            dt_graph_free(g);
+            continue;
+        }
         dt_graph *g = dt_graph_create();
         int64_t xd[3] = {3, 37, 101}, sd[1] = {1};
         float lo = 0.f, hi = 6.f;
@@ -766,6 +786,104 @@ static void test_eltwise(void)
         }
 }
 
+static void test_slice(void)
+{
+    unsigned seed = 12;
+    struct { int64_t d[4]; int64_t st[2], en[2], ax[2], sp[2]; } cs[] = {
+        {{1, 3, 40, 42}, {0, 0}, {INT64_MAX, INT64_MAX}, {2, 3}, {2, 2}},  /* Focus */
+        {{1, 3, 40, 42}, {1, 1}, {INT64_MAX, INT64_MAX}, {2, 3}, {2, 2}},
+        {{2, 8, 9, 10}, {-5, 2}, {-1, 9}, {1, 3}, {1, 3}},
+        {{1, 6, 7, 5}, {6, 4}, {-100, -100}, {2, 1}, {-2, -1}},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        dt_status st;
+        dt_graph *g = dt_graph_create();
+        int64_t two[1] = {2};
+        int ins[5];
+        ins[0] = dt_graph_add_value(g, "x", DT_F32, 4, cs[i].d, &st);
+        ins[1] = dt_graph_add_const(g, "starts", DT_I64, 1, two, cs[i].st, &st);
+        ins[2] = dt_graph_add_const(g, "ends", DT_I64, 1, two, cs[i].en, &st);
+        ins[3] = dt_graph_add_const(g, "axes", DT_I64, 1, two, cs[i].ax, &st);
+        ins[4] = dt_graph_add_const(g, "steps", DT_I64, 1, two, cs[i].sp, &st);
+        int yv = dt_graph_add_value(g, "y", DT_F32, -1, NULL, &st);
+        int ni = dt_graph_add_node(g, DT_OP_Slice, "sl", 5, ins, 1, &yv, &st);
+        g->nodes[ni].opset = 13;
+        float *x = rand_buf((size_t)(cs[i].d[0] * cs[i].d[1] * cs[i].d[2] * cs[i].d[3]), &seed, -3.f, 3.f);
+        char desc[64];
+        snprintf(desc, sizeof desc, "Slice case %zu", i);
+        node_vs_ref(g, ni, x, 0.0, desc);
+        dt_free(x);
+        dt_graph_free(g);
+    }
+}
+
+/* The per-ISA elementwise kernels directly (the node tests above only reach
+ * the best ISA of this CPU). */
+static void test_isa_eltwise(void)
+{
+    typedef void (*act_fn)(const dt_act_params *, const float *, float *, int64_t);
+    typedef void (*bin_fn)(int, const float *, int64_t, const float *, int64_t, float *, int64_t);
+    typedef void (*sm_fn)(const float *, float *, int64_t, int64_t);
+    const dt_cpu_features *f = dt_cpu_features_get();
+    int have[3] = {1, f->avx2 && f->fma, f->avx512f && f->avx512bw && f->avx512vl && __builtin_cpu_supports("avx512dq")};
+    act_fn acts[3] = {dt_fast_act_generic, dt_fast_act_avx2, dt_fast_act_avx512};
+    bin_fn bins[3] = {dt_fast_binary_generic, dt_fast_binary_avx2, dt_fast_binary_avx512};
+    sm_fn sms[3] = {dt_fast_softmax_generic, dt_fast_softmax_avx2, dt_fast_softmax_avx512};
+    unsigned seed = 13;
+    const int64_t n = 1003;
+    float *x = rand_buf((size_t)n, &seed, -30.f, 30.f), *b = rand_buf((size_t)n, &seed, 0.5f, 3.f);
+    float *y = guarded((size_t)n);
+    for (int isa = 0; isa < 3; isa++) {
+        if (!have[isa])
+            continue;
+        for (size_t a = 0; a < sizeof g_acts / sizeof g_acts[0]; a++) {
+            dt_act_params p = {g_acts[a], 0.f, 0.f};
+            act_params(p.kind, &p.alpha, &p.beta);
+            acts[isa](&p, x, y, n);
+            double md = 0;
+            for (int64_t i = 0; i < n; i++) {
+                double want = dt_act_apply1(&p, x[i]), d = fabs(y[i] - want) / (fabs(want) > 1 ? fabs(want) : 1);
+                if (!(d <= md))
+                    md = d;
+            }
+            CHECKF(md <= 2e-6, "isa %d act %s: rel diff %g", isa, dt_act_name(p.kind), md);
+            CHECKF(guards_ok(y, (size_t)n), "isa %d act %s wrote outside", isa, dt_act_name(p.kind));
+        }
+        for (int op = 0; op < 4; op++)
+            for (int bc = 0; bc < 3; bc++) {
+                int64_t sa = bc != 1, sb = bc != 2;
+                bins[isa](op, x, sa, b, sb, y, n);
+                int bad = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    float av = x[sa ? i : 0], bv = b[sb ? i : 0];
+                    float want = op == 0 ? av + bv : op == 1 ? av - bv : op == 2 ? av * bv : av / bv;
+                    bad += y[i] != want;
+                }
+                CHECKF(bad == 0, "isa %d binary op %d pattern %d: %d differ", isa, op, bc, bad);
+                CHECK(guards_ok(y, (size_t)n));
+            }
+        sms[isa](x, y, 17, 59); /* 17 rows of 59 */
+        double md = 0;
+        for (int r = 0; r < 17; r++) {
+            double mx = -1e30, sum = 0;
+            for (int i = 0; i < 59; i++)
+                mx = x[r * 59 + i] > mx ? x[r * 59 + i] : mx;
+            for (int i = 0; i < 59; i++)
+                sum += exp(x[r * 59 + i] - mx);
+            for (int i = 0; i < 59; i++) {
+                double d = fabs(y[r * 59 + i] - exp(x[r * 59 + i] - mx) / sum);
+                if (!(d <= md))
+                    md = d;
+            }
+        }
+        CHECKF(md <= 1e-6, "isa %d softmax diff %g", isa, md);
+        CHECK(guards_ok(y, (size_t)n));
+    }
+    guarded_free(y);
+    dt_free(x);
+    dt_free(b);
+}
+
 int main(void)
 {
     dt_status st;
@@ -780,6 +898,8 @@ int main(void)
     RUN(test_topk);
     RUN(test_reduce);
     RUN(test_eltwise);
+    RUN(test_slice);
+    RUN(test_isa_eltwise);
     fprintf(stderr, "%d kernel runs checked\n", g_checked);
     dt_pool_free(g_pool);
     return tl_summary();

@@ -398,6 +398,63 @@ static void test_conv_1d(void)
     free(x);
 }
 
+/* ConvTranspose: NCHW with symmetric pads straight into Y; NHWC with
+ * asymmetric pads and output_padding through a full-size scratch tensor
+ * cropped into Y. */
+static void test_conv_transpose(void)
+{
+    for (int nhwc = 0; nhwc < 2; nhwc++) {
+        dt_graph *g = dt_graph_create();
+        int64_t xd[4] = {2, 4, 5, 6}, xdh[4] = {2, 5, 6, 4}, wd[4] = {4, 3, 3, 2}, bd[1] = {6};
+        float *w = rand_floats(4 * 3 * 6, 30, -1, 1), *b = rand_floats(6, 31, -1, 1), *x = rand_floats(240, 32, -1, 1);
+        int xv = val(g, "x", DT_F32, 4, nhwc ? xdh : xd), wv = cst(g, "w", DT_F32, 4, wd, w);
+        int bv = cst(g, "b", DT_F32, 1, bd, b), yv = val(g, "y", DT_F32, -1, NULL);
+        int in[3] = {xv, wv, bv};
+        int n = node(g, DT_OP_ConvTranspose, "up", 3, in, 1, &yv);
+        dt_status st;
+        int64_t s2[2] = {2, 2};
+        dt_node_set_int(g, n, "group", 2, &st);
+        dt_node_set_ints(g, n, "strides", s2, 2, &st);
+        if (nhwc) {
+            int64_t pads[4] = {0, 1, 1, 0}, op[2] = {1, 0};
+            dt_node_set_ints(g, n, "pads", pads, 4, &st);
+            dt_node_set_ints(g, n, "output_padding", op, 2, &st);
+            dt_node_set_string(g, n, "layout", "NHWC", &st);
+        } else {
+            int64_t pads[4] = {1, 1, 1, 1};
+            dt_node_set_ints(g, n, "pads", pads, 4, &st);
+        }
+        dt_graph_mark_input(g, xv, &st);
+        dt_graph_mark_output(g, yv, &st);
+        dt_tensor t = {DT_F32, 4, {2, 4, 5, 6}, x};
+        if (nhwc)
+            memcpy(t.dims, xdh, sizeof xdh);
+        tcase tc;
+        run_graph(g, 1, &t, 0, NULL, &tc);
+        CHECK(tc.rc == DT_OK && tc.compared && tc.ok);
+        const dt_cu_step *s = find_kind(&tc.plan, DT_CU_CONVT);
+        CHECK(s != NULL && !strcmp(dt_cu_plan_kernel(&tc.plan, 0), "cudnn_conv_transpose"));
+        if (s) {
+            dt_cu_conv_desc d;
+            dt_cu_conv_desc_get(&s->u.cv, &d);
+            /* backward data: dy = the op's input [N, 4, H, W], filter [4, 3, 3, 2], 2 groups */
+            CHECK(d.y_dims[1] == 4 && d.x_dims[1] == 6 && d.w_dims[0] == 4 && d.w_dims[1] == 3 && d.group == 2);
+            CHECK(d.w_nhwc == nhwc && d.str[0] == 2);
+            if (nhwc) /* full size (5-1)*2+1+3 = 12, 10+1 = 11: cropped by a pad step */
+                CHECK(d.x_dims[2] == 12 && d.x_dims[3] == 12 && d.pad[0] == 0 && count_kind(&tc.plan, DT_CU_PAD) == 1 &&
+                      s->op[3].space == DT_CU_SP_SCR);
+            else
+                CHECK(d.x_dims[2] == 9 && d.x_dims[3] == 10 && d.pad[0] == 1 && count_kind(&tc.plan, DT_CU_PAD) == 0);
+        }
+        CHECK(count_kind(&tc.plan, DT_CU_CHAN) == 1);
+        tcase_clear(&tc);
+        dt_graph_free(g);
+        free(w);
+        free(b);
+        free(x);
+    }
+}
+
 static void test_gemm_args(void)
 {
     dt_status st;
@@ -630,22 +687,26 @@ static void test_data_movement(void)
 static void test_fallback_decisions(void)
 {
     dt_status st;
-    /* ConvTranspose */
+    /* ScatterND */
     dt_graph *g = dt_graph_create();
-    int64_t xd[4] = {1, 2, 4, 4}, wd[4] = {2, 3, 3, 3};
-    float w[54] = {0}, x[32] = {0};
-    int xv = val(g, "x", DT_F32, 4, xd), wv = cst(g, "w", DT_F32, 4, wd, w), yv = val(g, "y", DT_F32, -1, NULL);
-    int in[2] = {xv, wv};
-    node(g, DT_OP_ConvTranspose, "deconv", 2, in, 1, &yv);
-    dt_graph_mark_input(g, xv, &st);
+    int64_t dd[2] = {4, 4}, idd[2] = {2, 1}, ud[2] = {2, 4}, ids[2] = {1, 3};
+    float upd[8] = {1, 2, 3, 4, 5, 6, 7, 8}, data[16] = {0};
+    int dv = val(g, "data", DT_F32, 2, dd), yv = val(g, "y", DT_F32, -1, NULL);
+    int in[3] = {dv, cst(g, "idx", DT_I64, 2, idd, ids), cst(g, "upd", DT_F32, 2, ud, upd)};
+    node(g, DT_OP_ScatterND, "scatter", 3, in, 1, &yv);
+    dt_graph_mark_input(g, dv, &st);
     dt_graph_mark_output(g, yv, &st);
-    dt_tensor t = {DT_F32, 4, {1, 2, 4, 4}, x};
+    dt_tensor td = {DT_F32, 2, {4, 4}, data};
     tcase tc;
-    run_graph(g, 1, &t, 0, NULL, &tc);
-    CHECK(tc.rc == DT_EUNSUPPORTED && strstr(tc.why, "deconv") && strstr(tc.why, "ConvTranspose"));
+    run_graph(g, 1, &td, 0, NULL, &tc);
+    CHECK(tc.rc == DT_EUNSUPPORTED && strstr(tc.why, "scatter") && strstr(tc.why, "ScatterND"));
     CHECK(tc.plan.steps == NULL && tc.plan.n_steps == 0); /* cleared */
     tcase_clear(&tc);
     dt_graph_free(g);
+    int64_t xd[4] = {1, 2, 4, 4};
+    float x[32] = {0};
+    dt_tensor t = {DT_F32, 4, {1, 2, 4, 4}, x};
+    int xv;
     /* MaxPool whose Indices output is used */
     g = dt_graph_create();
     xv = val(g, "x", DT_F32, 4, xd);
@@ -794,6 +855,7 @@ int main(void)
     RUN(test_conv_nchw_fused);
     RUN(test_conv_nhwc_depthwise_asym);
     RUN(test_conv_1d);
+    RUN(test_conv_transpose);
     RUN(test_gemm_args);
     RUN(test_gemm);
     RUN(test_matmul_broadcast);

@@ -9,9 +9,13 @@
  *               Weights packed in MR-row panels [K][MR].
  *   NHWC gemm : out[OH*OW, Mg] = X'[OH*OW, K] x W^T[K, Mg], K = (ky,kx,ci):
  *               implicit im2col, each micro-kernel row reads Cg contiguous
- *               channels of one input pixel per tap (a zero row for padding).
- *               Weights packed in NR-column strips [K][NR].
- *   depthwise : direct KHxKW kernel, group == C == M.
+ *               channels of one input pixel per tap (a zero row for padding;
+ *               with K <= 64, a stem conv, the pixel's patch is gathered into
+ *               one row).  Weights packed in NR-column strips [K][NR].
+ *   depthwise : direct KHxKW kernel, group == C == M; NCHW reads padded
+ *               column-phase copies of each plane, NHWC vectorises channels.
+ * Long K runs in chunks (GEMM_KC) accumulating into the output, so that the
+ * chunk of B stays in L1; the activation is applied after the last chunk.
  */
 #ifndef DT_CPU_CONV_IMPL_H
 #define DT_CPU_CONV_IMPL_H
@@ -69,5 +73,8 @@ void dt_fast_act_avx512(const dt_act_params *p, const float *x, float *y, int64_
 void dt_fast_binary_generic(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
 void dt_fast_binary_avx2(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
 void dt_fast_binary_avx512(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
+void dt_fast_softmax_generic(const float *x, float *y, int64_t rows, int64_t n);
+void dt_fast_softmax_avx2(const float *x, float *y, int64_t rows, int64_t n);
+void dt_fast_softmax_avx512(const float *x, float *y, int64_t rows, int64_t n);
 
 #endif

@@ -21,6 +21,7 @@
 #ifndef DT_CONV_KERN_H
 #define DT_CONV_KERN_H
 
+#include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -372,19 +373,27 @@ static void dw_fill(const dt_conv *cv, const float *xp, float *buf, int zero_bor
  * c[j] + i*ldc. */
 AI void ukr_po_body(const int MR, const int NV, int64_t K, const float *a, const float *b, const int64_t *boff,
                     const int32_t *koff, float *const *c, int64_t ldc, const float *bias, const dt_act_params *act,
-                    const vmk *mask)
+                    const vmk *mask, int flags)
 {
     vf acc[PA_MR][PA_NV];
     const float *bj[PA_NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; j++)
         bj[j] = b + boff[j];
+    if (flags & KB_FIRST) {
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-        vf bi = vset1(bias[i]);
+        for (int i = 0; i < MR; i++) {
+            vf bi = vset1(bias[i]);
 #pragma GCC unroll 8
-        for (int j = 0; j < NV; j++)
-            acc[i][j] = bi;
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = bi;
+        }
+    } else {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++)
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; j++)
+                acc[i][j] = vloadm(c[j] + i * ldc, mask[j]);
     }
     for (int64_t k = 0; k < K; k++) {
         const int64_t o = koff[k];
@@ -401,7 +410,8 @@ AI void ukr_po_body(const int MR, const int NV, int64_t K, const float *a, const
         }
         a += PA_MR;
     }
-    ACT_BLOCK(acc, MR, NV, act);
+    if (flags & KB_LAST)
+        ACT_BLOCK(acc, MR, NV, act);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
 #pragma GCC unroll 8
@@ -412,13 +422,14 @@ AI void ukr_po_body(const int MR, const int NV, int64_t K, const float *a, const
 
 typedef void (*ukr_po_fn)(int64_t K, const float *a, const float *b, const int64_t *boff, const int32_t *koff,
                           float *const *c, int64_t ldc, const float *bias, const dt_act_params *act,
-                          const vmk *mask);
+                          const vmk *mask, int flags);
 #define PO_DEF(MR, NV, T)                                                                          \
     static void ukr_po_##MR##_##NV(int64_t K, const float *a, const float *b, const int64_t *boff, \
                                    const int32_t *koff, float *const *c, int64_t ldc,              \
-                                   const float *bias, const dt_act_params *act, const vmk *mask)   \
+                                   const float *bias, const dt_act_params *act, const vmk *mask,   \
+                                   int flags)                                                      \
     {                                                                                              \
-        ukr_po_body(MR, NV, K, a, b, boff, koff, c, ldc, bias, act, mask);                         \
+        ukr_po_body(MR, NV, K, a, b, boff, koff, c, ldc, bias, act, mask, flags);                  \
     }
 PA_LIST(PO_DEF, 0)
 #define PO_ENT(MR, NV, T) [MR - 1][NV - 1] = ukr_po_##MR##_##NV,
@@ -463,13 +474,18 @@ static void impl_jobs(void *arg, int64_t j0, int64_t j1)
                 c[j] = yg + oy * cv->OW + x0;
                 mask[j] = vmask_n((int)imin(VL, cv->OW - x0));
             }
-            for (int64_t m = m0; m < m1; m += PA_MR) {
-                int mr = (int)imin(PA_MR, m1 - m);
-                float *cm[PA_NV];
-                for (int j = 0; j < nv; j++)
-                    cm[j] = c[j] + m * OHW;
-                g_po[mr - 1][nv - 1](cv->K, wg + m * cv->K, bg, boff, cv->koff, cm, OHW, cv->bias + gr * cv->Mg + m,
-                                     &cv->act, mask);
+            /* K in chunks: the tile's B chunk stays in cache across the M blocks */
+            for (int64_t k0 = 0; k0 < cv->K; k0 += GEMM_KC) {
+                int64_t kc = imin(GEMM_KC, cv->K - k0);
+                int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == cv->K ? KB_LAST : 0);
+                for (int64_t m = m0; m < m1; m += PA_MR) {
+                    int mr = (int)imin(PA_MR, m1 - m);
+                    float *cm[PA_NV];
+                    for (int j = 0; j < nv; j++)
+                        cm[j] = c[j] + m * OHW;
+                    g_po[mr - 1][nv - 1](kc, wg + m * cv->K + k0 * PA_MR, bg, boff, cv->koff + k0, cm, OHW,
+                                         cv->bias + gr * cv->Mg + m, &cv->act, mask, flags);
+                }
             }
         }
     }
@@ -507,6 +523,16 @@ static void run_nchw_implicit(const dt_conv *cv, const float *x, float *y, void 
 
 /* ---- NHWC GEMM (implicit im2col) ----------------------------------------- */
 
+/* dst[0..n) = src[0..n), short runs */
+AI void copy_run(float *dst, const float *src, int64_t n)
+{
+    int64_t j = 0;
+    for (; j + VL <= n; j += VL)
+        vstore(dst + j, vload(src + j));
+    if (j < n)
+        vstorem(dst + j, vmask_n((int)(n - j)), vloadm(src + j, vmask_n((int)(n - j))));
+}
+
 #define NHWC_PB (RA_ROWS * 2) /* pixels per job */
 #define NHWC_MAX_TAPS 64
 #define NHWC_SMALL_K 64
@@ -530,7 +556,7 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
     /* K <= NHWC_SMALL_K (a stem conv on 3 channels): one patch row per pixel and
      * a single tap, instead of ntaps taps of a few channels each */
     const int small = !pw && cv->K <= NHWC_SMALL_K;
-    float patch[small ? NHWC_PB * NHWC_SMALL_K : 1];
+    float patch[NHWC_PB * NHWC_SMALL_K];
     const int ktaps = small ? 1 : ntaps;
     const int64_t kcg = small ? cv->K : cv->Cg;
     float trash[RA_NV * VL]; /* stores of the pixels past the end */
@@ -545,23 +571,32 @@ static void nhwc_jobs(void *arg, int64_t j0, int64_t j1)
                     int64_t p = p0 + blk * RA_ROWS + i;
                     const float **rt = rows + (int64_t)blk * ktaps * RA_ROWS + i;
                     if (p >= p0 + np) {
-                        for (int t = 0; t < ntaps; t++)
+                        for (int t = 0; t < ktaps; t++)
                             rt[t * RA_ROWS] = small ? patch : cv->zero;
                         continue;
                     }
                     if (pw) {
                         rt[0] = g->x + p * cv->C + gr * cv->Cg;
                     } else if (small) {
-                        /* few channels: gather the pixel's whole patch into one row */
+                        /* few channels: gather the pixel's whole patch into one row;
+                         * (group 1, DW 1: a kernel row's taps are KW*Cg contiguous floats) */
                         float *pr = patch + ((int64_t)blk * RA_ROWS + i) * NHWC_SMALL_K;
-                        for (int t = 0; t < ntaps; t++) {
-                            int64_t iy = oy * cv->SH - cv->PT + (int64_t)(t / cv->KW) * cv->DH;
-                            int64_t ix = ox * cv->SW - cv->PL + (int64_t)(t % cv->KW) * cv->DW;
-                            const float *src = iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W
-                                                   ? g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg
-                                                   : cv->zero;
-                            for (int64_t c = 0; c < cv->Cg; c++)
-                                pr[t * cv->Cg + c] = src[c];
+                        int64_t ixa = ox * cv->SW - cv->PL;
+                        int rowrun = cv->group == 1 && cv->DW == 1 && ixa >= 0 && ixa + cv->KW - 1 < cv->W;
+                        for (int ky = 0; ky < cv->KH; ky++) {
+                            int64_t iy = oy * cv->SH - cv->PT + (int64_t)ky * cv->DH;
+                            float *dst = pr + (int64_t)ky * cv->KW * cv->Cg;
+                            if (rowrun && iy >= 0 && iy < cv->H) {
+                                copy_run(dst, g->x + (iy * cv->W + ixa) * cv->C + gr * cv->Cg, cv->KW * cv->Cg);
+                                continue;
+                            }
+                            for (int kx = 0; kx < cv->KW; kx++) {
+                                int64_t ix = ixa + (int64_t)kx * cv->DW;
+                                const float *src = iy >= 0 && iy < cv->H && ix >= 0 && ix < cv->W
+                                                       ? g->x + (iy * cv->W + ix) * cv->C + gr * cv->Cg
+                                                       : cv->zero;
+                                copy_run(dst + (int64_t)kx * cv->Cg, src, cv->Cg);
+                            }
                         }
                         rt[0] = pr;
                     } else {
@@ -959,6 +994,50 @@ void ISA_FN(dt_fast_binary)(int op, const float *a, int64_t sa, const float *b, 
     case 1: bin_body(1, a, sa, b, sb, y, n); break;
     case 2: bin_body(2, a, sa, b, sb, y, n); break;
     default: bin_body(3, a, sa, b, sb, y, n); break;
+    }
+}
+
+/* Softmax over rows of n contiguous floats. */
+void ISA_FN(dt_fast_softmax)(const float *x, float *y, int64_t rows, int64_t n)
+{
+    for (int64_t r = 0; r < rows; r++, x += n, y += n) {
+        vf mx = vset1(-INFINITY);
+        int64_t i = 0;
+        for (; i + VL <= n; i += VL)
+            mx = vmax(mx, vload(x + i));
+        float m = -INFINITY;
+        float tmp[VL];
+        vstore(tmp, mx);
+        for (int j = 0; j < VL; j++)
+            m = tmp[j] > m ? tmp[j] : m;
+        for (; i < n; i++)
+            m = x[i] > m ? x[i] : m;
+        vf vm = vset1(m), acc = vzero();
+        for (i = 0; i < n; i += VL) {
+            int64_t k = n - i < VL ? n - i : VL;
+            if (k == VL) {
+                vf e = vexp(vsub(vload(x + i), vm));
+                vstore(y + i, e);
+                acc = vadd(acc, e);
+            } else { /* the tail: lanes past the row must not count */
+                vmk mk = vmask_n((int)k);
+                vf e = vexp(vsub(vloadm(x + i, mk), vm));
+                vstorem(y + i, mk, e);
+                for (int j = 0; j < VL; j++)
+                    tmp[j] = 0.f;
+                vstorem(tmp, mk, e);
+                acc = vadd(acc, vload(tmp));
+            }
+        }
+        vstore(tmp, acc);
+        double sum = 0;
+        for (int j = 0; j < VL; j++)
+            sum += tmp[j];
+        vf inv = vset1((float)(1.0 / sum));
+        for (i = 0; i + VL <= n; i += VL)
+            vstore(y + i, vmul(vload(y + i), inv));
+        for (; i < n; i++)
+            y[i] *= (float)(1.0 / sum);
     }
 }
 

@@ -297,6 +297,85 @@ static dt_code bin_run(const dt_node *n, const dt_tensor *const *in, int n_in, d
     return DT_OK;
 }
 
+/* ---- Softmax over the last axis --------------------------------------------- */
+
+typedef struct sm_state {
+    int isa;
+    int64_t rows, n;
+} sm_state;
+
+static int sm_analyse(const dt_graph *g, const dt_node *n, sm_state *m)
+{
+    memset(m, 0, sizeof *m);
+    const dt_value *x = dt_node_in(g, n, 0), *y = dt_node_out(g, n, 0);
+    if (n->op != DT_OP_Softmax || !x || !y || x->dtype != DT_F32 || x->ndim < 1 || n->n_out != 1)
+        return 0;
+    int r = x->ndim;
+    int coerce = n->opset < 13;
+    int64_t a = dt_attr_int(n, "axis", coerce ? 1 : -1);
+    if (a < 0)
+        a += r;
+    if (a != r - 1) /* (opset < 13 flattens from axis: the same when axis is the last) */
+        return 0;
+    m->n = x->dims[r - 1];
+    int64_t numel = dt_shape_numel(x->ndim, x->dims);
+    if (m->n <= 0 || numel <= 0 || dt_shape_numel(y->ndim, y->dims) != numel)
+        return 0;
+    m->rows = numel / m->n;
+    return 1;
+}
+
+typedef struct sm_ctx {
+    const sm_state *m;
+    const float *x;
+    float *y;
+} sm_ctx;
+
+static void sm_task(void *arg, int64_t r0, int64_t r1)
+{
+    const sm_ctx *c = arg;
+    const sm_state *m = c->m;
+    const float *x = c->x + r0 * m->n;
+    float *y = c->y + r0 * m->n;
+    if (m->isa == DT_ISA_AVX512)
+        dt_fast_softmax_avx512(x, y, r1 - r0, m->n);
+    else if (m->isa == DT_ISA_AVX2)
+        dt_fast_softmax_avx2(x, y, r1 - r0, m->n);
+    else
+        dt_fast_softmax_generic(x, y, r1 - r0, m->n);
+}
+
+static dt_code sm_prepare(dt_graph *g, dt_node *n, dt_status *st)
+{
+    sm_state *m = dt_calloc(1, sizeof *m);
+    if (!m)
+        return dt_fail(st, DT_ENOMEM, "out of memory preparing '%s'", n->name);
+    if (!sm_analyse(g, n, m)) {
+        dt_free(m);
+        return dt_fail(st, DT_EINTERNAL, "node '%s': Softmax fast path does not apply", n->name);
+    }
+    m->isa = elt_isa();
+    if (n->kstate_free)
+        n->kstate_free(n->kstate);
+    n->kstate = m;
+    n->kstate_free = dt_free;
+    return DT_OK;
+}
+
+static dt_code sm_run(const dt_node *n, const dt_tensor *const *in, int n_in, dt_tensor *const *out, int n_out,
+                      const dt_kctx *ctx, dt_status *st)
+{
+    const sm_state *m = n->kstate;
+    if (!m || n_in < 1 || !in[0] || n_out < 1 || !out[0] || dt_tensor_numel(in[0]) != m->rows * m->n ||
+        dt_tensor_numel(out[0]) != m->rows * m->n)
+        return dt_fail(st, DT_EINTERNAL, "node '%s': kernel not prepared for these shapes", n->name);
+    sm_ctx c = {m, in[0]->data, out[0]->data};
+    int64_t grain = 4096 / m->n;
+    dt_pool_for(ctx->pool, m->rows, grain < 1 ? 1 : grain, sm_task, &c);
+    return DT_OK;
+}
+
+static const dt_cpu_kernel k_softmax = {"softmax_fast", sm_prepare, sm_run};
 static const dt_cpu_kernel k_unary = {"eltwise_act_fast", un_prepare, un_run};
 static const dt_cpu_kernel k_binary = {"eltwise_binary_fast", bin_prepare, bin_run};
 
@@ -304,6 +383,9 @@ const dt_cpu_kernel *dt_cpu_eltwise_select(const dt_graph *g, const dt_node *n)
 {
     un_state u;
     bin_state b;
+    sm_state m;
+    if (sm_analyse(g, n, &m))
+        return &k_softmax;
     if (un_analyse(g, n, &u))
         return &k_unary;
     if (bin_analyse(g, n, &b))

@@ -1,6 +1,7 @@
 /* misc_fast.c — fast MaxPool and nearest Resize.
  *
- * MaxPool (2-D, no dilation, no Indices output): separable in NCHW — a
+ * MaxPool / AveragePool (2-D, no dilation, no Indices output): separable in
+ * NCHW (AveragePool: sums, then / the window's counted taps) — a
  * horizontal max over kW into a per-thread row buffer, then a vertical max
  * over kH — so a 13x13 window costs 26 maxes per output instead of 169;
  * NHWC takes the max of whole channel vectors per tap.
@@ -28,14 +29,15 @@ static int use_avx512(void)
     return f->avx512f && f->avx512bw && f->avx512vl && __builtin_cpu_supports("avx512dq");
 }
 
-static void max_inplace(int avx512, float *dst, const float *src, int64_t n)
+/* dst[i] = max(dst[i], src[i]), or the sum when add */
+static void op_inplace(int avx512, int add, float *dst, const float *src, int64_t n)
 {
     if (avx512) {
-        dt_fast_max_inplace_avx512(dst, src, n);
+        dt_fast_op_inplace_avx512(add, dst, src, n);
         return;
     }
     for (int64_t i = 0; i < n; i++)
-        dst[i] = src[i] > dst[i] ? src[i] : dst[i];
+        dst[i] = add ? dst[i] + src[i] : (src[i] > dst[i] ? src[i] : dst[i]);
 }
 
 static void fill(int avx512, float *p, float v, int64_t n)
@@ -50,15 +52,17 @@ static void fill(int avx512, float *p, float v, int64_t n)
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* ==== MaxPool ============================================================ */
+/* ==== MaxPool / AveragePool ============================================== */
 
 #define MP_SLOTS 8
 
 typedef struct mp_state {
-    int nhwc, avx512;
+    int nhwc, avx512, avg; /* avg: AveragePool (sums, then / count) */
+    float init;            /* -FLT_MAX, or 0 for sums */
+    float *cy, *cx;        /* avg: window rows / columns counted per output row / column */
     int64_t N, C, H, W, OH, OW;
-    int KH, KW, SH, SW, PT, PL;
-    int64_t hp, wp;   /* stride 1: the -FLT_MAX bordered plane */
+    int KH, KW, SH, SW, PT, PL, PB, PR;
+    int64_t hp, wp;   /* stride 1: the -FLT_MAX (or 0) bordered plane */
     size_t slot_bytes;
 } mp_state;
 
@@ -66,9 +70,13 @@ static int mp_analyse(const dt_graph *g, const dt_node *n, mp_state *m)
 {
     memset(m, 0, sizeof *m);
     const dt_value *x = dt_node_in(g, n, 0), *y = dt_node_out(g, n, 0);
+    if (n->op != DT_OP_MaxPool && n->op != DT_OP_AveragePool)
+        return 0;
     if (!x || !y || (n->n_out > 1 && n->out[1] >= 0) || x->dtype != DT_F32 || y->dtype != DT_F32 || x->ndim != 4 ||
         y->ndim != 4)
         return 0;
+    m->avg = n->op == DT_OP_AveragePool;
+    m->init = m->avg ? 0.f : -FLT_MAX;
     for (int i = 0; i < 4; i++)
         if (x->dims[i] <= 0 || y->dims[i] <= 0)
             return 0;
@@ -109,12 +117,17 @@ static int mp_analyse(const dt_graph *g, const dt_node *n, mp_state *m)
         int up = !strcmp(ap, "SAME_UPPER");
         m->PT = (int)(up ? th / 2 : (th + 1) / 2);
         m->PL = (int)(up ? tw / 2 : (tw + 1) / 2);
+        m->PB = (int)(th - m->PT);
+        m->PR = (int)(tw - m->PL);
     } else if (!strcmp(ap, "NOTSET")) {
         if ((a = dt_attr_ints(n, "pads", &cnt))) {
-            if (cnt != 4 || a[0] < 0 || a[1] < 0 || a[0] > 256 || a[1] > 256)
+            if (cnt != 4 || a[0] < 0 || a[1] < 0 || a[2] < 0 || a[3] < 0 || a[0] > 256 || a[1] > 256 ||
+                a[2] > 256 || a[3] > 256)
                 return 0;
             m->PT = (int)a[0];
             m->PL = (int)a[1];
+            m->PB = (int)a[2];
+            m->PR = (int)a[3];
         }
     } else if (strcmp(ap, "VALID")) {
         return 0;
@@ -134,6 +147,13 @@ typedef struct mp_ctx {
     atomic_llong next;
 } mp_ctx;
 
+/* AveragePool: divide output row oy (OW values) by its window counts. */
+static void mp_avg_row(const mp_state *m, float *o, int64_t oy)
+{
+    for (int64_t ox = 0; ox < m->OW; ox++)
+        o[ox] /= m->cy[oy] * m->cx[ox];
+}
+
 /* Stride 1: the plane goes into a -FLT_MAX bordered buffer of hp x wp, so the
  * horizontal and the vertical max each run over the whole flattened plane
  * (columns past OW are junk and dropped at the end): a few long vector
@@ -143,20 +163,23 @@ static void mp_plane_s1(const mp_state *m, const float *xp, float *yp, float *bu
     const int64_t hp = m->hp, wp = m->wp, n = hp * wp;
     float *pad = buf, *hb = buf + n, *ob = buf + 2 * n;
     if (first)
-        fill(m->avx512, pad, -FLT_MAX, n);
+        fill(m->avx512, pad, m->init, n);
     for (int64_t y = 0; y < m->H; y++)
         memcpy(pad + (y + m->PT) * wp + m->PL, xp + y * m->W, (size_t)m->W * sizeof(float));
     int64_t hn = n - (m->KW - 1);
     memcpy(hb, pad, (size_t)hn * sizeof(float));
     for (int kx = 1; kx < m->KW; kx++)
-        max_inplace(m->avx512, hb, pad + kx, hn);
-    fill(m->avx512, hb + hn, -FLT_MAX, n - hn); /* only junk columns read these */
+        op_inplace(m->avx512, m->avg, hb, pad + kx, hn);
+    fill(m->avx512, hb + hn, m->init, n - hn); /* only junk columns read these */
     int64_t on = m->OH * wp;
     memcpy(ob, hb, (size_t)on * sizeof(float));
     for (int ky = 1; ky < m->KH; ky++)
-        max_inplace(m->avx512, ob, hb + ky * wp, on);
-    for (int64_t oy = 0; oy < m->OH; oy++)
+        op_inplace(m->avx512, m->avg, ob, hb + ky * wp, on);
+    for (int64_t oy = 0; oy < m->OH; oy++) {
         memcpy(yp + oy * m->OW, ob + oy * wp, (size_t)m->OW * sizeof(float));
+        if (m->avg)
+            mp_avg_row(m, yp + oy * m->OW, oy);
+    }
 }
 
 static void mp_nchw_slot(void *arg, int64_t s0, int64_t s1)
@@ -181,7 +204,7 @@ static void mp_nchw_slot(void *arg, int64_t s0, int64_t s1)
             for (int64_t y = 0; y < m->H; y++) {
                 float *t = tmp + y * m->OW;
                 const float *row = xp + y * m->W;
-                fill(m->avx512, t, -FLT_MAX, m->OW);
+                fill(m->avx512, t, m->init, m->OW);
                 for (int kx = 0; kx < m->KW; kx++) {
                     int64_t off = kx - m->PL; /* ix = ox*SW + off */
                     int64_t lo = off >= 0 ? 0 : (-off + m->SW - 1) / m->SW;
@@ -190,14 +213,14 @@ static void mp_nchw_slot(void *arg, int64_t s0, int64_t s1)
                     if (lo >= hi)
                         continue;
                     if (m->SW == 1) {
-                        max_inplace(m->avx512, t + lo, row + lo + off, hi - lo);
+                        op_inplace(m->avx512, m->avg, t + lo, row + lo + off, hi - lo);
                     } else if (m->SW == 2 && m->avx512) {
-                        dt_fast_max_s2_avx512(t + lo, row + off + 2 * lo, hi - lo);
+                        dt_fast_op_s2_avx512(m->avg, t + lo, row + off + 2 * lo, hi - lo);
                     } else {
                         const float *r = row + off;
                         for (int64_t ox = lo; ox < hi; ox++) {
                             float v = r[ox * m->SW];
-                            t[ox] = v > t[ox] ? v : t[ox];
+                            t[ox] = m->avg ? t[ox] + v : (v > t[ox] ? v : t[ox]);
                         }
                     }
                 }
@@ -205,12 +228,14 @@ static void mp_nchw_slot(void *arg, int64_t s0, int64_t s1)
             /* vertical */
             for (int64_t oy = 0; oy < m->OH; oy++) {
                 float *o = yp + oy * m->OW;
-                fill(m->avx512, o, -FLT_MAX, m->OW);
+                fill(m->avx512, o, m->init, m->OW);
                 for (int ky = 0; ky < m->KH; ky++) {
                     int64_t iy = oy * m->SH - m->PT + ky;
                     if (iy >= 0 && iy < m->H)
-                        max_inplace(m->avx512, o, tmp + iy * m->OW, m->OW);
+                        op_inplace(m->avx512, m->avg, o, tmp + iy * m->OW, m->OW);
                 }
+                if (m->avg)
+                    mp_avg_row(m, o, oy);
             }
         }
     }
@@ -224,7 +249,7 @@ static void mp_nhwc_rows(void *arg, int64_t r0, int64_t r1)
         int64_t n = r / m->OH, oy = r % m->OH;
         for (int64_t ox = 0; ox < m->OW; ox++) {
             float *o = c->y + ((r * m->OW) + ox) * m->C;
-            fill(m->avx512, o, -FLT_MAX, m->C);
+            fill(m->avx512, o, m->init, m->C);
             for (int ky = 0; ky < m->KH; ky++) {
                 int64_t iy = oy * m->SH - m->PT + ky;
                 if (iy < 0 || iy >= m->H)
@@ -232,10 +257,39 @@ static void mp_nhwc_rows(void *arg, int64_t r0, int64_t r1)
                 for (int kx = 0; kx < m->KW; kx++) {
                     int64_t ix = ox * m->SW - m->PL + kx;
                     if (ix >= 0 && ix < m->W)
-                        max_inplace(m->avx512, o, c->x + ((n * m->H + iy) * m->W + ix) * m->C, m->C);
+                        op_inplace(m->avx512, m->avg, o, c->x + ((n * m->H + iy) * m->W + ix) * m->C, m->C);
                 }
             }
+            if (m->avg) {
+                float d = m->cy[oy] * m->cx[ox];
+                for (int64_t k = 0; k < m->C; k++)
+                    o[k] /= d;
+            }
         }
+    }
+}
+
+static void mp_free(void *p)
+{
+    mp_state *m = p;
+    if (!m)
+        return;
+    dt_free(m->cy);
+    dt_free(m->cx);
+    dt_free(m);
+}
+
+/* Window taps per output position along one axis: inside [lo, hi) of the
+ * (unpadded, or padded for count_include_pad) input. */
+static void mp_counts(float *cnt, int64_t out, int s, int p, int k, int64_t lo, int64_t hi)
+{
+    for (int64_t o = 0; o < out; o++) {
+        int c = 0;
+        for (int t = 0; t < k; t++) {
+            int64_t i = o * s - p + t;
+            c += i >= lo && i < hi;
+        }
+        cnt[o] = (float)c;
     }
 }
 
@@ -246,9 +300,20 @@ static dt_code mp_prepare(dt_graph *g, dt_node *n, dt_status *st)
         return dt_fail(st, DT_ENOMEM, "out of memory preparing '%s'", n->name);
     if (!mp_analyse(g, n, m)) {
         dt_free(m);
-        return dt_fail(st, DT_EINTERNAL, "node '%s': MaxPool fast path does not apply", n->name);
+        return dt_fail(st, DT_EINTERNAL, "node '%s': pool fast path does not apply", n->name);
     }
     m->avx512 = use_avx512();
+    if (m->avg) {
+        int inc = dt_attr_int(n, "count_include_pad", 0) != 0;
+        m->cy = dt_malloc((size_t)m->OH * sizeof(float));
+        m->cx = dt_malloc((size_t)m->OW * sizeof(float));
+        if (!m->cy || !m->cx) {
+            mp_free(m);
+            return dt_fail(st, DT_ENOMEM, "out of memory preparing '%s'", n->name);
+        }
+        mp_counts(m->cy, m->OH, m->SH, m->PT, m->KH, inc ? -m->PT : 0, inc ? m->H + m->PB : m->H);
+        mp_counts(m->cx, m->OW, m->SW, m->PL, m->KW, inc ? -m->PL : 0, inc ? m->W + m->PR : m->W);
+    }
     if (!m->nhwc && m->SH == 1 && m->SW == 1) {
         /* every window of the bordered plane in bounds: rows (OH-1)+KH, columns (OW-1)+KW */
         m->hp = m->H + m->PT > m->OH + m->KH - 1 ? m->H + m->PT : m->OH + m->KH - 1;
@@ -264,7 +329,7 @@ static dt_code mp_prepare(dt_graph *g, dt_node *n, dt_status *st)
     if (n->kstate_free)
         n->kstate_free(n->kstate);
     n->kstate = m;
-    n->kstate_free = dt_free;
+    n->kstate_free = mp_free;
     return DT_OK;
 }
 
@@ -298,13 +363,14 @@ static dt_code mp_run(const dt_node *n, const dt_tensor *const *in, int n_in, dt
 }
 
 static const dt_cpu_kernel k_maxpool = {"maxpool_fast", mp_prepare, mp_run};
+static const dt_cpu_kernel k_avgpool = {"avgpool_fast", mp_prepare, mp_run};
 
 const dt_cpu_kernel *dt_cpu_maxpool_select(const dt_graph *g, const dt_node *n)
 {
     mp_state m;
-    if (n->op != DT_OP_MaxPool || !mp_analyse(g, n, &m))
+    if (!mp_analyse(g, n, &m))
         return NULL;
-    return &k_maxpool;
+    return m.avg ? &k_avgpool : &k_maxpool;
 }
 
 /* ==== Resize (nearest) ==================================================== */
@@ -1198,4 +1264,164 @@ const dt_cpu_kernel *dt_cpu_resize_select(const dt_graph *g, const dt_node *n)
     if (rz_applies(g, n))
         return &k_resize;
     return rl_applies(g, n) ? &k_resize_linear : NULL;
+}
+
+/* ==== Slice (float32, constant starts/ends/axes/steps) ======================
+ * A slice is an affine gather: prepare runs the reference once on a probe
+ * holding each element's index (the exact start/end/step clamping rules come
+ * with it) and reads off the base offset and the input stride of every
+ * output dim; run() copies rows (memcpy for stride 1, a vector deinterleave
+ * for stride 2). */
+
+typedef struct sl_state {
+    int avx512, ndim;
+    int64_t dims[DT_MAX_DIMS], stride[DT_MAX_DIMS], base, in_numel, out_numel;
+} sl_state;
+
+static int sl_applies(const dt_graph *g, const dt_node *n)
+{
+    if (n->op != DT_OP_Slice || n->n_out != 1)
+        return 0;
+    const dt_value *x = dt_node_in(g, n, 0), *y = dt_node_out(g, n, 0);
+    if (!x || !y || x->dtype != DT_F32 || y->dtype != DT_F32 || x->ndim < 1 || y->ndim != x->ndim)
+        return 0;
+    for (int i = 1; i < n->n_in; i++) {
+        const dt_value *v = dt_node_in(g, n, i);
+        if (v && !dt_value_is_const(v))
+            return 0;
+    }
+    int64_t xn = dt_shape_numel(x->ndim, x->dims), yn = dt_shape_numel(y->ndim, y->dims);
+    return xn > 0 && yn > 0 && xn < (1 << 24);
+}
+
+static dt_code sl_prepare(dt_graph *g, dt_node *n, dt_status *st)
+{
+    const dt_opdef *def = dt_opdef_get(DT_OP_Slice);
+    if (!sl_applies(g, n) || !def || !def->ref || !def->infer)
+        return dt_fail(st, DT_EINTERNAL, "node '%s': Slice fast path does not apply", n->name);
+    const dt_value *xv = dt_node_in(g, n, 0), *yv = dt_node_out(g, n, 0);
+    int64_t xn = dt_shape_numel(xv->ndim, xv->dims), yn = dt_shape_numel(yv->ndim, yv->dims);
+    sl_state *s = dt_calloc(1, sizeof *s);
+    float *px = dt_malloc((size_t)xn * sizeof(float)), *py = dt_malloc((size_t)yn * sizeof(float));
+    void *rscr = NULL;
+    dt_code rc = DT_OK;
+    if (!s || !px || !py) {
+        rc = dt_fail(st, DT_ENOMEM, "out of memory preparing '%s'", n->name);
+        goto done;
+    }
+    size_t keep = n->scratch_bytes;
+    if ((rc = def->infer(g, n, st)) != DT_OK)
+        goto done;
+    size_t need = n->scratch_bytes;
+    n->scratch_bytes = keep;
+    if (need && !(rscr = dt_malloc(need))) {
+        rc = dt_fail(st, DT_ENOMEM, "out of memory preparing '%s'", n->name);
+        goto done;
+    }
+    for (int64_t i = 0; i < xn; i++)
+        px[i] = (float)(i + 1);
+    dt_tensor tin[5], ty = dt_value_view(yv);
+    const dt_tensor *ins[5] = {NULL, NULL, NULL, NULL, NULL};
+    int nin = n->n_in < 5 ? n->n_in : 5;
+    for (int i = 0; i < nin; i++) {
+        const dt_value *v = dt_node_in(g, n, i);
+        if (!v)
+            continue;
+        tin[i] = dt_value_view(v);
+        ins[i] = &tin[i];
+    }
+    tin[0].data = px;
+    ty.data = py;
+    dt_tensor *outs[1] = {&ty};
+    dt_kctx rctx = {NULL, rscr, need};
+    if ((rc = def->ref(n, ins, nin, outs, 1, &rctx, st)) != DT_OK)
+        goto done;
+    s->ndim = yv->ndim;
+    s->in_numel = xn;
+    s->out_numel = yn;
+    s->base = (int64_t)py[0] - 1;
+    int64_t unit = 1; /* output stride of dim d */
+    for (int d = s->ndim - 1; d >= 0; d--) {
+        s->dims[d] = yv->dims[d];
+        s->stride[d] = s->dims[d] > 1 ? (int64_t)py[unit] - 1 - s->base : 0;
+        unit *= s->dims[d];
+    }
+    /* check the whole map is affine */
+    for (int64_t o = 0; o < yn; o++) {
+        int64_t rem = o, src = s->base;
+        for (int d = s->ndim - 1; d >= 0; d--) {
+            src += (rem % s->dims[d]) * s->stride[d];
+            rem /= s->dims[d];
+        }
+        if (py[o] != (float)(src + 1) || src < 0 || src >= xn) {
+            rc = dt_fail(st, DT_EINTERNAL, "node '%s': Slice is not an affine gather", n->name);
+            goto done;
+        }
+    }
+    s->avx512 = use_avx512();
+done:
+    dt_free(px);
+    dt_free(py);
+    dt_free(rscr);
+    if (rc != DT_OK) {
+        dt_free(s);
+        return rc;
+    }
+    if (n->kstate_free)
+        n->kstate_free(n->kstate);
+    n->kstate = s;
+    n->kstate_free = dt_free;
+    return DT_OK;
+}
+
+typedef struct sl_ctx {
+    const sl_state *s;
+    const float *x;
+    float *y;
+} sl_ctx;
+
+/* Rows of the innermost output dim, rows r in [r0, r1). */
+static void sl_rows(void *arg, int64_t r0, int64_t r1)
+{
+    const sl_ctx *c = arg;
+    const sl_state *s = c->s;
+    const int last = s->ndim - 1;
+    const int64_t len = s->dims[last], st = s->stride[last];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t rem = r, src = s->base;
+        for (int d = last - 1; d >= 0; d--) {
+            src += (rem % s->dims[d]) * s->stride[d];
+            rem /= s->dims[d];
+        }
+        const float *in = c->x + src;
+        float *out = c->y + r * len;
+        if (st == 1 || len == 1)
+            memcpy(out, in, (size_t)len * sizeof(float));
+        else if (st == 2 && s->avx512)
+            dt_fast_copy_s2_avx512(out, in, len);
+        else
+            for (int64_t j = 0; j < len; j++)
+                out[j] = in[j * st];
+    }
+}
+
+static dt_code sl_run(const dt_node *n, const dt_tensor *const *in, int n_in, dt_tensor *const *out, int n_out,
+                      const dt_kctx *ctx, dt_status *st)
+{
+    const sl_state *s = n->kstate;
+    if (!s || n_in < 1 || !in[0] || n_out < 1 || !out[0] || dt_tensor_numel(in[0]) != s->in_numel ||
+        dt_tensor_numel(out[0]) != s->out_numel)
+        return dt_fail(st, DT_EINTERNAL, "node '%s': Slice kernel not prepared for these shapes", n->name);
+    sl_ctx c = {s, in[0]->data, out[0]->data};
+    int64_t len = s->dims[s->ndim - 1];
+    int64_t grain = 4096 / len;
+    dt_pool_for(ctx->pool, s->out_numel / len, grain < 1 ? 1 : grain, sl_rows, &c);
+    return DT_OK;
+}
+
+static const dt_cpu_kernel k_slice = {"slice_fast", sl_prepare, sl_run};
+
+const dt_cpu_kernel *dt_cpu_slice_select(const dt_graph *g, const dt_node *n)
+{
+    return sl_applies(g, n) ? &k_slice : NULL;
 }

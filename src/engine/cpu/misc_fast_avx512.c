@@ -5,19 +5,20 @@
 
 #include "engine/cpu/misc_fast.h"
 
-void dt_fast_max_inplace_avx512(float *dst, const float *src, int64_t n)
+static inline __m512 op2(int add, __m512 a, __m512 b) { return add ? _mm512_add_ps(a, b) : _mm512_max_ps(a, b); }
+
+void dt_fast_op_inplace_avx512(int add, float *dst, const float *src, int64_t n)
 {
     int64_t i = 0;
     for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_max_ps(_mm512_loadu_ps(src + i), _mm512_loadu_ps(dst + i)));
+        _mm512_storeu_ps(dst + i, op2(add, _mm512_loadu_ps(src + i), _mm512_loadu_ps(dst + i)));
     if (i < n) {
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1u);
-        _mm512_mask_storeu_ps(dst + i, m,
-                              _mm512_max_ps(_mm512_maskz_loadu_ps(m, src + i), _mm512_maskz_loadu_ps(m, dst + i)));
+        _mm512_mask_storeu_ps(dst + i, m, op2(add, _mm512_maskz_loadu_ps(m, src + i), _mm512_maskz_loadu_ps(m, dst + i)));
     }
 }
 
-void dt_fast_max_s2_avx512(float *dst, const float *src, int64_t n)
+void dt_fast_op_s2_avx512(int add, float *dst, const float *src, int64_t n)
 {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int64_t i = 0;
@@ -25,11 +26,11 @@ void dt_fast_max_s2_avx512(float *dst, const float *src, int64_t n)
         /* src[2i+31] may lie past the row: leave it out */
         __m512 v = _mm512_permutex2var_ps(_mm512_loadu_ps(src + 2 * i), even,
                                           _mm512_maskz_loadu_ps(0x7fff, src + 2 * i + 16));
-        _mm512_storeu_ps(dst + i, _mm512_max_ps(v, _mm512_loadu_ps(dst + i)));
+        _mm512_storeu_ps(dst + i, op2(add, v, _mm512_loadu_ps(dst + i)));
     }
     for (; i < n; i++) {
         float v = src[2 * i];
-        dst[i] = v > dst[i] ? v : dst[i];
+        dst[i] = add ? dst[i] + v : (v > dst[i] ? v : dst[i]);
     }
 }
 
@@ -78,4 +79,17 @@ float dt_fast_sum_avx512(const float *x, int64_t n)
         a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m, x + i));
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+void dt_fast_copy_s2_avx512(float *dst, const float *src, int64_t n)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 a = _mm512_loadu_ps(src + 2 * j);
+        __m512 b = _mm512_maskz_loadu_ps(0x7fff, src + 2 * j + 16); /* src[2j+31] may lie past the end */
+        _mm512_storeu_ps(dst + j, _mm512_permutex2var_ps(a, even, b));
+    }
+    for (; j < n; j++)
+        dst[j] = src[2 * j];
 }

@@ -14,9 +14,12 @@ const dt_cpu_kernel *dt_cpu_select(const dt_graph *g, const dt_node *n)
     case DT_OP_Conv:
         return dt_cpu_conv_select(g, n);
     case DT_OP_MaxPool:
+    case DT_OP_AveragePool:
         return dt_cpu_maxpool_select(g, n);
     case DT_OP_Resize:
         return dt_cpu_resize_select(g, n);
+    case DT_OP_Slice:
+        return dt_cpu_slice_select(g, n);
     case DT_OP_TopK:
         return dt_cpu_topk_select(g, n);
     case DT_OP_ReduceMean:
@@ -33,6 +36,7 @@ const dt_cpu_kernel *dt_cpu_select(const dt_graph *g, const dt_node *n)
     case DT_OP_Sub:
     case DT_OP_Mul:
     case DT_OP_Div:
+    case DT_OP_Softmax:
         return dt_cpu_eltwise_select(g, n);
     default:
         return NULL;

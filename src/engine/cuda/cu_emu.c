@@ -50,6 +50,44 @@ static dt_code emu_conv(const dt_cu_step *s)
     return DT_OK;
 }
 
+/* cudnnConvolutionBackwardData: scatter every dy element through the
+ * filter into dx (zeroed first: beta = 0). */
+static dt_code emu_convt(const dt_cu_step *s)
+{
+    const dt_cu_conv *c = &s->u.cv;
+    dt_cu_conv_desc d;
+    dt_cu_conv_desc_get(c, &d);
+    const float *dy = s->ptr[0], *w = s->ptr[1];
+    float *dx = s->ptr[3];
+    const int N = d.x_dims[0], C = d.x_dims[1], H = d.x_dims[2], W = d.x_dims[3];
+    const int K = d.w_dims[0], Cg = d.w_dims[1], R = d.w_dims[2], S = d.w_dims[3];
+    const int P = d.y_dims[2], Q = d.y_dims[3], Kg = K / d.group;
+    memset(dx, 0, (size_t)N * C * H * W * sizeof(float));
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) {
+                    size_t yi = d.x_nhwc ? (((size_t)n * P + p) * Q + q) * K + k : (((size_t)n * K + k) * P + p) * Q + q;
+                    float v = dy[yi];
+                    int g = k / Kg;
+                    for (int c0 = 0; c0 < Cg; c0++)
+                        for (int r = 0; r < R; r++)
+                            for (int t = 0; t < S; t++) {
+                                int h = p * d.str[0] - d.pad[0] + r * d.dil[0];
+                                int ww = q * d.str[1] - d.pad[1] + t * d.dil[1];
+                                if (h < 0 || h >= H || ww < 0 || ww >= W)
+                                    continue;
+                                int ci = g * Cg + c0;
+                                size_t xi = d.x_nhwc ? (((size_t)n * H + h) * W + ww) * C + ci
+                                                     : (((size_t)n * C + ci) * H + h) * W + ww;
+                                size_t wi = d.w_nhwc ? (((size_t)k * R + r) * S + t) * Cg + c0
+                                                     : (((size_t)k * Cg + c0) * R + r) * S + t;
+                                dx[xi] += v * w[wi];
+                            }
+                }
+    return DT_OK;
+}
+
 /* Column-major SGEMM as cuBLAS defines it, one matrix of the batch. */
 static void sgemm_cm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
                      int ldb, float beta, float *C, int ldc)
@@ -186,9 +224,23 @@ dt_code dt_cu_step_emulate(const dt_cu_step *s, const dt_graph *g, dt_status *st
             if (!dt_cu_gather_elem(&s->u.g, s->ptr[0], s->ptr[1], s->ptr[2], i))
                 return dt_fail(st, DT_EINVAL, "node '%s' (Gather): index out of range", node);
         break;
+    case DT_CU_GATHER_EL:
+        for (int64_t i = 0; i < s->u.ge.n; i++)
+            if (!dt_cu_gather_el_elem(&s->u.ge, s->ptr[0], s->ptr[1], s->ptr[2], i))
+                return dt_fail(st, DT_EINVAL, "node '%s' (GatherElements): index out of range", node);
+        break;
+    case DT_CU_NORM:
+        for (int64_t i = 0; i < s->u.nm.n; i++) {
+            if (s->u.nm.lrn)
+                ((float *)s->ptr[1])[i] = dt_cu_lrn_elem(&s->u.nm, s->ptr[0], i);
+            else
+                dt_cu_instnorm_plane(&s->u.nm, s->ptr[0], s->ptr[1], s->ptr[2], s->ptr[3], i);
+        }
+        break;
     case DT_CU_TOPK: emu_topk(s); break;
     case DT_CU_CONV: return emu_conv(s);
     case DT_CU_GEMM: return emu_gemm(s, st);
+    case DT_CU_CONVT: return emu_convt(s);
     default: return dt_fail(st, DT_EINTERNAL, "node '%s': unknown step kind %d", node, s->kind);
     }
     return DT_OK;

@@ -55,6 +55,9 @@ typedef enum dt_cu_kind {
     DT_CU_TOPK,    /* op0 -> op1 values, op2 indices (either may be absent); op3 scratch */
     DT_CU_CONV,    /* op0 x, op1 w, op2 bias (fused only), op3 y; cuDNN */
     DT_CU_GEMM,    /* op0 A, op1 B, op2 Y; cuBLAS */
+    DT_CU_CONVT,   /* op0 x, op1 w, op3 y; ConvTranspose as cuDNN's backward-data convolution */
+    DT_CU_GATHER_EL, /* op0 data, op1 indices -> op2 (GatherElements) */
+    DT_CU_NORM,    /* op0 -> op1: InstanceNormalization (op2 scale, op3 bias; one line per plane) or LRN */
     DT_CU_KIND_COUNT_
 } dt_cu_kind;
 
@@ -171,6 +174,20 @@ typedef struct dt_cu_gather {
     int64_t k, ni, inner;  /* axis size, index count, elements after the axis */
 } dt_cu_gather;
 
+typedef struct dt_cu_gather_el {
+    int rank, axis, es, ies;
+    int64_t n, k;                    /* output elements, data size along the axis */
+    int64_t idims[DT_CU_MAXD];       /* index (= output) dims */
+    int64_t xstr[DT_CU_MAXD];        /* data strides */
+} dt_cu_gather_el;
+
+typedef struct dt_cu_norm {
+    int lrn, nhwc;
+    int64_t n;                       /* planes (InstanceNormalization) or elements (LRN) */
+    int64_t C, S, size;
+    float eps, alpha, beta, bias;
+} dt_cu_norm;
+
 /* TopK over lines of length L (stride `inner`).  Pass 0 cuts every line
  * into chunks of `chunk` elements and keeps the k best of each as
  * candidates; each further pass merges groups of `chunk` candidates into k,
@@ -194,9 +211,12 @@ typedef struct dt_cu_topk {
 } dt_cu_topk;
 
 /* Convolution geometry, 2-D (a 1-D conv has H = R = 1).  The input is the
- * (pre-padded) tensor the conv reads; pads are symmetric. */
+ * (pre-padded) tensor the conv reads; pads are symmetric.  For a
+ * ConvTranspose (DT_CU_CONVT) the input [N, C, H, W] is cuDNN's dy, the
+ * output [N, K, P, Q] its dx, and the pads / strides / dilations those of
+ * the forward convolution dx -> dy. */
 typedef struct dt_cu_conv {
-    int nhwc, filter_nhwc, group;
+    int nhwc, filter_nhwc, group, transposed;
     int N, C, H, W, K, R, S, P, Q;
     int pad_h, pad_w, str_h, str_w, dil_h, dil_w;
     int fuse_relu;       /* bias + relu by cudnnConvolutionBiasActivationForward */
@@ -245,6 +265,8 @@ typedef struct dt_cu_step {
         dt_cu_reduce rd;
         dt_cu_arg a;
         dt_cu_gather g;
+        dt_cu_gather_el ge;
+        dt_cu_norm nm;
         dt_cu_topk tk;
         dt_cu_conv cv;
         dt_cu_gemm gm;
@@ -867,6 +889,77 @@ DT_HD int dt_cu_gather_elem(const dt_cu_gather *p, const void *x, const void *id
         v += p->k;
     dt_cu_copy_elem_bytes(y, e, x, (o * p->k + v) * p->inner + c, p->es);
     return 1;
+}
+
+/* ---- GatherElements (one output element); 0 on an out-of-range index ---- */
+
+DT_HD int dt_cu_gather_el_elem(const dt_cu_gather_el *p, const void *x, const void *idx, void *y, int64_t e)
+{
+    int64_t rem = e, off = 0;
+    for (int d = p->rank - 1; d >= 0; d--) {
+        int64_t c = rem % p->idims[d];
+        rem /= p->idims[d];
+        if (d != p->axis)
+            off += c * p->xstr[d];
+    }
+    int64_t v = p->ies == 8 ? ((const int64_t *)idx)[e] : (int64_t)((const int32_t *)idx)[e];
+    if (v < -p->k || v >= p->k) {
+        dt_cu_copy_elem_bytes(y, e, "\0\0\0\0\0\0\0\0", 0, p->es);
+        return 0;
+    }
+    if (v < 0)
+        v += p->k;
+    dt_cu_copy_elem_bytes(y, e, x, off + v * p->xstr[p->axis], p->es);
+    return 1;
+}
+
+/* ---- InstanceNormalization (one (batch, channel) plane) and LRN (one
+ * element), nn_norm.c's loops ---- */
+
+DT_HD void dt_cu_instnorm_plane(const dt_cu_norm *p, const float *x, float *y, const float *scale,
+                                const float *bias, int64_t t)
+{
+    int64_t b = t / p->C, c = t % p->C;
+    int64_t sC = p->nhwc ? 1 : p->S, sS = p->nhwc ? p->C : 1;
+    int64_t base = b * p->C * p->S + c * sC;
+    double sum = 0.0, sq = 0.0;
+    for (int64_t s = 0; s < p->S; s++)
+        sum += x[base + s * sS];
+    double mean = p->S ? sum / (double)p->S : 0.0;
+    for (int64_t s = 0; s < p->S; s++) {
+        double d = x[base + s * sS] - mean;
+        sq += d * d;
+    }
+    double var = p->S ? sq / (double)p->S : 0.0;
+    double a = scale[c] / sqrt(var + (double)p->eps);
+    for (int64_t s = 0; s < p->S; s++) {
+        int64_t o = base + s * sS;
+        y[o] = (float)((x[o] - mean) * a + bias[c]);
+    }
+}
+
+DT_HD float dt_cu_lrn_elem(const dt_cu_norm *p, const float *x, int64_t o)
+{
+    int64_t c, s, b;
+    if (p->nhwc) {
+        c = o % p->C;
+        s = (o / p->C) % p->S;
+        b = o / (p->C * p->S);
+    } else {
+        s = o % p->S;
+        c = (o / p->S) % p->C;
+        b = o / (p->S * p->C);
+    }
+    int64_t sC = p->nhwc ? 1 : p->S, sS = p->nhwc ? p->C : 1;
+    int64_t lo_off = (p->size - 1) / 2, hi_off = p->size - 1 - lo_off;
+    int64_t c0 = c - lo_off < 0 ? 0 : c - lo_off;
+    int64_t c1 = c + hi_off > p->C - 1 ? p->C - 1 : c + hi_off;
+    float sum = 0.f;
+    for (int64_t k = c0; k <= c1; k++) {
+        float v = x[b * p->C * p->S + k * sC + s * sS];
+        sum += v * v;
+    }
+    return x[o] / powf(p->bias + p->alpha / (float)p->size * sum, p->beta);
 }
 
 /* ---- TopK ---- */

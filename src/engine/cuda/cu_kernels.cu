@@ -100,6 +100,26 @@ __global__ void k_gather(dt_cu_gather p, const void *x, const void *idx, void *y
     }
 }
 
+__global__ void k_gather_el(dt_cu_gather_el p, const void *x, const void *idx, void *y, unsigned int *err,
+                            unsigned node)
+{
+    GRID_LOOP(i, p.n)
+    {
+        if (!dt_cu_gather_el_elem(&p, x, idx, y, i))
+            atomicCAS(err, 0u, node + 1u);
+    }
+}
+
+__global__ void k_instnorm(dt_cu_norm p, const float *x, float *y, const float *scale, const float *bias)
+{
+    GRID_LOOP(i, p.n) dt_cu_instnorm_plane(&p, x, y, scale, bias, i);
+}
+
+__global__ void k_lrn(dt_cu_norm p, const float *x, float *y)
+{
+    GRID_LOOP(i, p.n) y[i] = dt_cu_lrn_elem(&p, x, i);
+}
+
 /* One block per (line, group) of a TopK pass. */
 __global__ void k_topk_pass(dt_cu_topk p, int pass, const void *x, const dt_cu_topk_cand *src,
                             dt_cu_topk_cand *dst, void *yv, int64_t *yi)
@@ -235,6 +255,18 @@ extern "C" int dt_cu_launch(const dt_cu_step *s, void *stream, unsigned int *err
     case DT_CU_GATHER:
         k_gather<<<blocks_for(s->u.g.n), THREADS, 0, st>>>(s->u.g, s->ptr[0], s->ptr[1], s->ptr[2], err_flag,
                                                              (unsigned)s->node);
+        break;
+    case DT_CU_GATHER_EL:
+        k_gather_el<<<blocks_for(s->u.ge.n), THREADS, 0, st>>>(s->u.ge, s->ptr[0], s->ptr[1], s->ptr[2], err_flag,
+                                                                 (unsigned)s->node);
+        break;
+    case DT_CU_NORM:
+        if (s->u.nm.lrn)
+            k_lrn<<<blocks_for(s->u.nm.n), THREADS, 0, st>>>(s->u.nm, (const float *)s->ptr[0], (float *)s->ptr[1]);
+        else
+            k_instnorm<<<blocks_for(s->u.nm.n), THREADS, 0, st>>>(s->u.nm, (const float *)s->ptr[0],
+                                                                   (float *)s->ptr[1], (const float *)s->ptr[2],
+                                                                   (const float *)s->ptr[3]);
         break;
     case DT_CU_TOPK: return launch_topk(s, st);
     default: return (int)cudaErrorInvalidValue;

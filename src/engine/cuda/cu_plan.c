@@ -1009,6 +1009,163 @@ static dt_code b_conv(bctx *c, const dt_node *n)
     return DT_OK;
 }
 
+/* ConvTranspose: cuDNN's backward-data convolution, straight into Y when
+ * the pads are symmetric and the output is the natural size; otherwise into
+ * a scratch tensor of the full size, then cropped / extended into Y (the
+ * extension stays zero, then bias), as nn_conv.c's convt_shape_get sizes it. */
+static dt_code b_convt(bctx *c, const dt_node *n)
+{
+    const dt_value *x = in_v(c, n, 0), *w = in_v(c, n, 1), *b = in_v(c, n, 2), *y = out_v(c, n, 0);
+    if (!x || !w || !y || x->dtype != DT_F32 || w->dtype != DT_F32)
+        return nope(c, n, "needs float32 X and W");
+    if (x->ndim != 3 && x->ndim != 4)
+        return nope(c, n, "%d-D transposed convolution (1-D and 2-D only)", x->ndim - 2);
+    if (!w->buf || w->ndim != x->ndim)
+        return nope(c, n, "weights are not a constant of the input's rank");
+    int nhwc;
+    TRY(layout_of(c, n, &nhwc));
+    int nsp = x->ndim - 2;
+    int64_t group = dt_attr_int(n, "group", 1), Cin = w->dims[0], Cout = w->dims[1] * group;
+    int64_t N = x->dims[0], C = nhwc ? x->dims[x->ndim - 1] : x->dims[1];
+    if (b && (!b->buf || b->dtype != DT_F32 || vnumel(b) != Cout))
+        return nope(c, n, "bias is not a float32 constant");
+    if (group < 1 || C != Cin || C % group)
+        return nope(c, n, "channels do not match the groups");
+    win wn;
+    TRY(win_attrs(c, n, nsp, w->dims + 2, &wn));
+    int64_t adj[2];
+    TRY(ints_attr(c, n, "output_padding", nsp, 0, adj));
+    int osc = 0;
+    const int64_t *os = dt_attr_ints(n, "output_shape", &osc);
+    if (os && osc != nsp && osc != nsp + 2)
+        return nope(c, n, "output_shape");
+    int64_t sp[2], osp[2], full[2];
+    int direct = 1;
+    for (int i = 0; i < nsp; i++) {
+        sp[i] = x->dims[nhwc ? 1 + i : 2 + i];
+        osp[i] = y->dims[nhwc ? 1 + i : 2 + i];
+        int64_t s = wn.s[i];
+        full[i] = (sp[i] - 1) * s + adj[i] + (wn.k[i] - 1) * wn.d[i] + 1;
+        int64_t target = os ? os[osc - nsp + i] : -1, total = -1;
+        if (target >= 0)
+            total = full[i] - target;
+        else if (wn.autopad == 1 || wn.autopad == 2)
+            total = full[i] - sp[i] * s;
+        else if (wn.autopad == 3)
+            wn.pb[i] = wn.pe[i] = 0;
+        if (total >= 0 || target >= 0 || wn.autopad == 1 || wn.autopad == 2) {
+            if (total < 0)
+                total = 0;
+            int upper = wn.autopad == 1;
+            wn.pb[i] = upper ? total / 2 : total - total / 2;
+            wn.pe[i] = total - wn.pb[i];
+        }
+        if (wn.pb[i] != wn.pe[i] || osp[i] != full[i] - 2 * wn.pb[i] || adj[i] >= s)
+            direct = 0;
+    }
+    if (vnumel(y) <= 0)
+        return DT_OK;
+    int64_t H = nsp == 2 ? sp[0] : 1, W = sp[nsp - 1], R = nsp == 2 ? w->dims[2] : 1, S = w->dims[x->ndim - 1];
+    int64_t P = nsp == 2 ? (direct ? osp[0] : full[0]) : 1, Q = direct ? osp[nsp - 1] : full[nsp - 1];
+    int64_t ph = direct && nsp == 2 ? wn.pb[0] : 0, pw = direct ? wn.pb[nsp - 1] : 0;
+    int64_t sh = nsp == 2 ? wn.s[0] : 1, sw = wn.s[nsp - 1], dh = nsp == 2 ? wn.d[0] : 1, dw = wn.d[nsp - 1];
+    if (!fits_int(N) || !fits_int(C) || !fits_int(H) || !fits_int(W) || !fits_int(Cout) || !fits_int(P) ||
+        !fits_int(Q) || !fits_int(R) || !fits_int(S) || !fits_int(sh) || !fits_int(sw) || !fits_int(dh) ||
+        !fits_int(dw) || !fits_int(ph) || !fits_int(pw) || N * Cout * P * Q > INT_MAX)
+        return nope(c, n, "sizes beyond cuDNN's int range");
+    /* cuDNN checks the backward-data shapes through the forward formula */
+    if ((P + 2 * ph - dh * (R - 1) - 1) / sh + 1 != H || (Q + 2 * pw - dw * (S - 1) - 1) / sw + 1 != W)
+        return nope(c, n, "output size is not cuDNN's (output_padding >= stride)");
+    dt_cu_ref wref;
+    if (nhwc) {
+        /* [Cin, Cout / group, R, S] -> KRSC with K = Cin */
+        int64_t Kg = Cout / group;
+        size_t cnt = (size_t)(Cin * Kg * R * S);
+        float *t = dt_malloc(cnt ? cnt * sizeof(float) : 1);
+        if (!t)
+            return dt_fail(c->st, DT_ENOMEM, "out of memory");
+        const float *src = w->buf->data;
+        for (int64_t k = 0; k < Cin; k++)
+            for (int64_t ci = 0; ci < Kg; ci++)
+                for (int64_t r = 0; r < R * S; r++)
+                    t[(k * R * S + r) * Kg + ci] = src[(k * Kg + ci) * R * S + r];
+        dt_code rc = blobref(c, t, cnt * sizeof(float), &wref);
+        dt_free(t);
+        if (rc)
+            return rc;
+    } else {
+        TRY(vref(c, n->in[1], &wref));
+    }
+    size_t fbytes = direct ? 0 : align_up((size_t)(N * Cout * P * Q) * 4, DT_CU_ALIGN);
+    ADD_STEP(s, DT_CU_CONVT);
+    dt_cu_conv *cv = &s->u.cv;
+    cv->transposed = 1;
+    cv->nhwc = cv->filter_nhwc = nhwc;
+    cv->group = (int)group;
+    cv->N = (int)N;
+    cv->C = (int)C;
+    cv->H = (int)H;
+    cv->W = (int)W;
+    cv->K = (int)Cout;
+    cv->R = (int)R;
+    cv->S = (int)S;
+    cv->P = (int)P;
+    cv->Q = (int)Q;
+    cv->pad_h = (int)ph;
+    cv->pad_w = (int)pw;
+    cv->str_h = (int)sh;
+    cv->str_w = (int)sw;
+    cv->dil_h = (int)dh;
+    cv->dil_w = (int)dw;
+    cv->math = c->o->tf32;
+    cv->algo = -1;
+    cv->ws_off = (int64_t)fbytes;
+    s->scr_bytes = fbytes;
+    TRY(vref(c, n->in[0], &s->op[0]));
+    s->op[1] = wref;
+    if (direct) {
+        TRY(vref(c, n->out[0], &s->op[3]));
+    } else {
+        s->op[3].space = DT_CU_SP_SCR;
+        s->op[3].off = 0;
+        ADD_STEP(pd, DT_CU_PAD);
+        dt_cu_pad *p = &pd->u.pd;
+        p->rank = x->ndim;
+        p->es = 4;
+        p->in_dims[0] = p->out_dims[0] = N;
+        int cd = nhwc ? x->ndim - 1 : 1;
+        p->in_dims[cd] = p->out_dims[cd] = Cout;
+        for (int i = 0; i < nsp; i++) {
+            int d = nhwc ? 1 + i : 2 + i;
+            p->in_dims[d] = full[i];
+            p->out_dims[d] = osp[i];
+            p->pb[d] = -wn.pb[i];
+        }
+        row_strides(x->ndim, p->in_dims, p->in_str);
+        p->n = vnumel(y);
+        pd->op[0].space = DT_CU_SP_SCR;
+        pd->op[0].off = 0;
+        TRY(vref(c, n->out[0], &pd->op[1]));
+        pd->scr_bytes = fbytes;
+    }
+    dt_act_params act = dt_act_from_node(n);
+    if (b || act.kind != DT_ACT_NONE) {
+        ADD_STEP(e, DT_CU_CHAN);
+        e->u.ch.n = vnumel(y);
+        e->u.ch.C = Cout;
+        e->u.ch.inner = nhwc ? 1 : prod(y->dims, 2, y->ndim);
+        e->u.ch.has_bias = b != NULL;
+        e->u.ch.act = act.kind;
+        e->u.ch.alpha = act.alpha;
+        e->u.ch.beta = act.beta;
+        TRY(vref(c, n->out[0], &e->op[0]));
+        e->op[1] = e->op[0];
+        if (b)
+            TRY(vref(c, n->in[2], &e->op[3]));
+    }
+    return DT_OK;
+}
+
 static void to3(int nsp, const int64_t *src, int64_t fill, int64_t *dst)
 {
     for (int i = 0; i < 3; i++)
@@ -1934,6 +2091,75 @@ static dt_code b_gather(bctx *c, const dt_node *n)
     return DT_OK;
 }
 
+static dt_code b_gather_el(bctx *c, const dt_node *n)
+{
+    const dt_value *x = in_v(c, n, 0), *ix = in_v(c, n, 1), *y = out_v(c, n, 0);
+    if (!x || !ix || !y || !is_int(ix->dtype) || ix->ndim != x->ndim || x->ndim < 1)
+        return nope(c, n, "indices must be int32/int64 of the data's rank");
+    int es = (int)dt_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8)
+        return nope(c, n, "dtype");
+    int ax = dt_norm_axis(dt_attr_int(n, "axis", 0), x->ndim);
+    if (ax < 0)
+        return nope(c, n, "axis");
+    if (vnumel(y) <= 0)
+        return DT_OK;
+    ADD_STEP(s, DT_CU_GATHER_EL);
+    dt_cu_gather_el *p = &s->u.ge;
+    p->rank = x->ndim;
+    p->axis = ax;
+    p->es = es;
+    p->ies = (int)dt_dtype_size(ix->dtype);
+    p->n = vnumel(y);
+    p->k = x->dims[ax];
+    memcpy(p->idims, ix->dims, (size_t)x->ndim * sizeof(int64_t));
+    row_strides(x->ndim, x->dims, p->xstr);
+    TRY(vref(c, n->in[0], &s->op[0]));
+    TRY(vref(c, n->in[1], &s->op[1]));
+    TRY(vref(c, n->out[0], &s->op[2]));
+    return DT_OK;
+}
+
+static dt_code b_norm(bctx *c, const dt_node *n)
+{
+    const dt_value *x = in_v(c, n, 0), *y = out_v(c, n, 0);
+    int lrn = n->op == DT_OP_LRN;
+    if (!x || !y || x->dtype != DT_F32 || x->ndim < (lrn ? 2 : 3))
+        return nope(c, n, "needs float32 input");
+    int nhwc;
+    TRY(layout_of(c, n, &nhwc));
+    int64_t C = nhwc ? x->dims[x->ndim - 1] : x->dims[1];
+    if (!lrn)
+        for (int i = 1; i <= 2; i++) {
+            const dt_value *v = in_v(c, n, i);
+            if (!v || v->dtype != DT_F32 || vnumel(v) != C)
+                return nope(c, n, "scale / bias must be float32 of %lld values", (long long)C);
+        }
+    if (vnumel(y) <= 0)
+        return DT_OK;
+    ADD_STEP(s, DT_CU_NORM);
+    dt_cu_norm *p = &s->u.nm;
+    p->lrn = lrn;
+    p->nhwc = nhwc;
+    p->C = C;
+    p->S = C ? vnumel(x) / (x->dims[0] * C) : 0;
+    p->n = lrn ? vnumel(x) : x->dims[0] * C;
+    p->eps = dt_attr_float(n, "epsilon", 1e-5f);
+    p->size = dt_attr_int(n, "size", 1);
+    p->alpha = dt_attr_float(n, "alpha", 1e-4f);
+    p->beta = dt_attr_float(n, "beta", 0.75f);
+    p->bias = dt_attr_float(n, "bias", 1.0f);
+    if (lrn && p->size < 1)
+        return nope(c, n, "size");
+    TRY(vref(c, n->in[0], &s->op[0]));
+    TRY(vref(c, n->out[0], &s->op[1]));
+    if (!lrn) {
+        TRY(vref(c, n->in[1], &s->op[2]));
+        TRY(vref(c, n->in[2], &s->op[3]));
+    }
+    return DT_OK;
+}
+
 /* ==== GEMM ================================================================= */
 
 static dt_code b_gemm(bctx *c, const dt_node *n)
@@ -2104,6 +2330,7 @@ static dt_code build_node(bctx *c, const dt_node *n)
     case DT_OP_Where: return b_where(c, n);
     case DT_OP_BatchNormalization: return b_batchnorm(c, n);
     case DT_OP_Conv: return b_conv(c, n);
+    case DT_OP_ConvTranspose: return b_convt(c, n);
     case DT_OP_MaxPool: case DT_OP_AveragePool: case DT_OP_GlobalAveragePool: case DT_OP_GlobalMaxPool:
         return b_pool(c, n);
     case DT_OP_Resize: case DT_OP_Upsample: return b_resize(c, n);
@@ -2121,6 +2348,8 @@ static dt_code build_node(bctx *c, const dt_node *n)
     case DT_OP_Tile: return b_tile(c, n);
     case DT_OP_DepthToSpace: case DT_OP_SpaceToDepth: return b_d2s(c, n);
     case DT_OP_Gather: return b_gather(c, n);
+    case DT_OP_GatherElements: return b_gather_el(c, n);
+    case DT_OP_InstanceNormalization: case DT_OP_LRN: return b_norm(c, n);
     case DT_OP_Gemm: return b_gemm(c, n);
     case DT_OP_MatMul: return b_matmul(c, n);
     default: return nope(c, n, "no CUDA implementation");
@@ -2216,6 +2445,7 @@ const char *dt_cu_kind_name(int kind)
     static const char *const names[DT_CU_KIND_COUNT_] = {
         "nop", "cu_memcpy", "cu_unary", "cu_binary", "cu_where", "cu_copy", "cu_chan", "cu_pool", "cu_resize",
         "cu_pad", "cu_softmax", "cu_reduce", "cu_arg", "cu_gather", "cu_topk", "cudnn_conv", "cublas_gemm",
+        "cudnn_conv_transpose", "cu_gather_elements", "cu_norm",
     };
     return kind >= 0 && kind < DT_CU_KIND_COUNT_ ? names[kind] : "?";
 }
@@ -2284,16 +2514,19 @@ void dt_cu_conv_desc_get(const dt_cu_conv *c, dt_cu_conv_desc *d)
     memset(d, 0, sizeof *d);
     d->x_nhwc = c->nhwc;
     d->w_nhwc = c->filter_nhwc;
-    d->x_dims[0] = c->N;
-    d->x_dims[1] = c->C;
-    d->x_dims[2] = c->H;
-    d->x_dims[3] = c->W;
-    d->y_dims[0] = c->N;
-    d->y_dims[1] = c->K;
-    d->y_dims[2] = c->P;
-    d->y_dims[3] = c->Q;
-    d->w_dims[0] = c->K;
-    d->w_dims[1] = c->C / c->group;
+    int *in = c->transposed ? d->y_dims : d->x_dims, *out = c->transposed ? d->x_dims : d->y_dims;
+    in[0] = c->N;
+    in[1] = c->C;
+    in[2] = c->H;
+    in[3] = c->W;
+    out[0] = c->N;
+    out[1] = c->K;
+    out[2] = c->P;
+    out[3] = c->Q;
+    /* the filter is [channels of y, channels of x / group, R, S] either way:
+     * ONNX's ConvTranspose weights [Cin, Cout / group, kH, kW] as they are */
+    d->w_dims[0] = c->transposed ? c->C : c->K;
+    d->w_dims[1] = (c->transposed ? c->K : c->C) / c->group;
     d->w_dims[2] = c->R;
     d->w_dims[3] = c->S;
     d->pad[0] = c->pad_h;

@@ -94,7 +94,9 @@ dt_code dt_cu_io_layout(dt_cu_plan *plans, int n, size_t *pinned_bytes, dt_statu
 
 /* ---- library arguments ----------------------------------------------------- */
 
-/* cuDNN descriptors of a convolution step, as given to cudnnSet*. */
+/* cuDNN descriptors of a convolution step, as given to cudnnSet*, in the
+ * forward convolution's terms x -> y (a ConvTranspose step runs backward
+ * data: its input is y, its output x). */
 typedef struct dt_cu_conv_desc {
     int x_nhwc, w_nhwc;            /* tensor format of x / y, filter format */
     int x_dims[4], y_dims[4];      /* N, C, H, W */

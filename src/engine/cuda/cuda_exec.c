@@ -60,6 +60,8 @@ struct dt_cuda_exec {
     cublasHandle_t blas;
     int graphs, find;
     size_t ws_limit;
+    char *why;              /* create only: where a decline is explained */
+    size_t why_cap;
 };
 
 static int env_int(const char *name, int def)
@@ -183,6 +185,65 @@ dt_code dt_cuda_device_stats(int dev, dt_cuda_stats *out, dt_status *st)
 
 /* ---- load ------------------------------------------------------------------ */
 
+static int is_tensor_op(cudnnMathType_t m)
+{
+    return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+/* cuDNN cannot run this convolution: the session runs on the CPU instead. */
+static dt_code conv_decline(dt_cuda_exec *e, const xplan *x, const dt_cu_step *s, const char *what, dt_status *st)
+{
+    const dt_cu_conv *c = &s->u.cv;
+    const char *nm = node_name(x, s);
+    if (e->why && e->why_cap)
+        snprintf(e->why, e->why_cap, "node '%s': cuDNN has %s (%s, group %d, %dx%d kernel)", nm, what,
+                 c->nhwc ? "NHWC" : "NCHW", c->group, c->R, c->S);
+    return dt_fail(st, DT_EUNSUPPORTED, "CUDA backend: node '%s': cuDNN has %s", nm, what);
+}
+
+/* First usable entry of a cuDNN algorithm list: within the workspace limit
+ * and, for fp32, not rounding through TF32; else any fp32 one. */
+#define PICK_ALGO(perf, got, math, limit, pick)                                                     \
+    do {                                                                                           \
+        (pick) = -1;                                                                               \
+        for (int pass_ = 0; pass_ < 2 && (pick) < 0; pass_++)                                      \
+            for (int i_ = 0; i_ < (got) && (pick) < 0; i_++)                                       \
+                if ((perf)[i_].status == CUDNN_STATUS_SUCCESS && ((math) || !is_tensor_op((perf)[i_].mathType)) && \
+                    (pass_ || (perf)[i_].memory <= (limit)))                                       \
+                    (pick) = i_;                                                                   \
+    } while (0)
+
+/* ConvTranspose: the backward-data algorithm, chosen the same way. */
+static dt_code convt_algo(dt_cuda_exec *e, xplan *x, int si, dt_status *st)
+{
+    dt_cu_step *s = &x->p.steps[si];
+    dt_cu_conv *c = &s->u.cv;
+    conv_rt *r = &x->conv[si];
+    const char *nm = node_name(x, s);
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int got = 0, pick;
+    DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(e->dnn, r->w, r->y, r->cd, r->x,
+                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf),
+        "cudnnGetConvolutionBackwardDataAlgorithm_v7", nm);
+    PICK_ALGO(perf, got, c->math, e->ws_limit, pick);
+    if (pick < 0)
+        return conv_decline(e, x, s, "no fp32 backward-data algorithm for this transposed convolution", st);
+    cudnnConvolutionBwdDataAlgo_t algo = perf[pick].algo;
+    DNN(cudnnSetConvolutionMathType(r->cd, perf[pick].mathType), "cudnnSetConvolutionMathType", nm);
+    size_t ws = 0;
+    cudnnStatus_t ds = cudnnGetConvolutionBackwardDataWorkspaceSize(e->dnn, r->w, r->y, r->cd, r->x, algo, &ws);
+    if (ds == CUDNN_STATUS_NOT_SUPPORTED)
+        return conv_decline(e, x, s, "no workspace size for its backward-data algorithm", st);
+    if (ds != CUDNN_STATUS_SUCCESS)
+        return dnn_fail(st, ds, "cudnnGetConvolutionBackwardDataWorkspaceSize", nm);
+    c->algo = (int)algo;
+    c->ws_bytes = ws;
+    size_t need = (size_t)c->ws_off + (ws + DT_CU_ALIGN - 1) / DT_CU_ALIGN * DT_CU_ALIGN;
+    if (need > s->scr_bytes)
+        s->scr_bytes = need;
+    return DT_OK;
+}
+
 static dt_code conv_prepare(dt_cuda_exec *e, xplan *x, int si, dt_status *st)
 {
     dt_cu_step *s = &x->p.steps[si];
@@ -223,25 +284,26 @@ static dt_code conv_prepare(dt_cuda_exec *e, xplan *x, int si, dt_status *st)
         DNN(cudnnSetActivationDescriptor(r->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
             "cudnnSetActivationDescriptor", nm);
     }
+    if (c->transposed)
+        return convt_algo(e, x, si, st);
     /* the heuristic's best algorithm within the workspace limit (and, for
      * fp32, one that does not round through TF32) */
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int got = 0, pick = -1;
+    int got = 0, pick;
     DNN(cudnnGetConvolutionForwardAlgorithm_v7(e->dnn, r->x, r->w, r->cd, r->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got,
                                                perf),
         "cudnnGetConvolutionForwardAlgorithm_v7", nm);
-    for (int i = 0; i < got && pick < 0; i++) {
-        int tensor_op = perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
-                        perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= e->ws_limit && (c->math || !tensor_op))
-            pick = i;
-    }
-    cudnnConvolutionFwdAlgo_t algo = pick >= 0 ? perf[pick].algo : CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
-    if (pick >= 0)
-        DNN(cudnnSetConvolutionMathType(r->cd, perf[pick].mathType), "cudnnSetConvolutionMathType", nm);
+    PICK_ALGO(perf, got, c->math, e->ws_limit, pick);
+    if (pick < 0)
+        return conv_decline(e, x, s, "no fp32 algorithm for this convolution", st);
+    cudnnConvolutionFwdAlgo_t algo = perf[pick].algo;
+    DNN(cudnnSetConvolutionMathType(r->cd, perf[pick].mathType), "cudnnSetConvolutionMathType", nm);
     size_t ws = 0;
-    DNN(cudnnGetConvolutionForwardWorkspaceSize(e->dnn, r->x, r->w, r->cd, r->y, algo, &ws),
-        "cudnnGetConvolutionForwardWorkspaceSize", nm);
+    cudnnStatus_t ds = cudnnGetConvolutionForwardWorkspaceSize(e->dnn, r->x, r->w, r->cd, r->y, algo, &ws);
+    if (ds == CUDNN_STATUS_NOT_SUPPORTED)
+        return conv_decline(e, x, s, "no workspace size for its algorithm", st);
+    if (ds != CUDNN_STATUS_SUCCESS)
+        return dnn_fail(st, ds, "cudnnGetConvolutionForwardWorkspaceSize", nm);
     c->algo = (int)algo;
     c->ws_bytes = ws;
     size_t need = (size_t)c->ws_off + (ws + DT_CU_ALIGN - 1) / DT_CU_ALIGN * DT_CU_ALIGN;
@@ -260,15 +322,30 @@ static dt_code conv_find(dt_cuda_exec *e, xplan *x, int si, dt_status *st)
     const char *nm = node_name(x, s);
     size_t avail = x->p.scr_bytes > (size_t)c->ws_off ? x->p.scr_bytes - (size_t)c->ws_off : 0;
     char *ws = e->dmem + e->lay.scr_off + c->ws_off;
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int got = 0;
+    if (c->transposed) {
+        cudnnConvolutionBwdDataAlgoPerf_t bp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        DNN(cudnnFindConvolutionBackwardDataAlgorithmEx(e->dnn, r->w, s->ptr[1], r->y, s->ptr[0], r->cd, r->x,
+                                                        s->ptr[3], CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, bp, ws,
+                                                        avail),
+            "cudnnFindConvolutionBackwardDataAlgorithmEx", nm);
+        for (int i = 0; i < got; i++)
+            if (bp[i].status == CUDNN_STATUS_SUCCESS && bp[i].memory <= avail &&
+                (c->math || !is_tensor_op(bp[i].mathType))) {
+                DNN(cudnnSetConvolutionMathType(r->cd, bp[i].mathType), "cudnnSetConvolutionMathType", nm);
+                c->algo = (int)bp[i].algo;
+                c->ws_bytes = bp[i].memory;
+                break;
+            }
+        return DT_OK;
+    }
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     DNN(cudnnFindConvolutionForwardAlgorithmEx(e->dnn, r->x, s->ptr[0], r->w, s->ptr[1], r->cd, r->y, s->ptr[3],
                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, ws, avail),
         "cudnnFindConvolutionForwardAlgorithmEx", nm);
     for (int i = 0; i < got; i++) {
-        int tensor_op = perf[i].mathType == CUDNN_TENSOR_OP_MATH ||
-                        perf[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= avail && (c->math || !tensor_op)) {
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= avail &&
+            (c->math || !is_tensor_op(perf[i].mathType))) {
             DNN(cudnnSetConvolutionMathType(r->cd, perf[i].mathType), "cudnnSetConvolutionMathType", nm);
             c->algo = (int)perf[i].algo;
             c->ws_bytes = perf[i].memory;
@@ -345,7 +422,7 @@ static dt_code exec_setup(dt_cuda_exec *e, dt_cu_wpack *wp, int tf32, dt_status 
         if (!x->conv)
             return dt_fail(st, DT_ENOMEM, "out of memory");
         for (int i = 0; i < x->p.n_steps; i++)
-            if (x->p.steps[i].kind == DT_CU_CONV) {
+            if (x->p.steps[i].kind == DT_CU_CONV || x->p.steps[i].kind == DT_CU_CONVT) {
                 dt_code rc = conv_prepare(e, x, i, st);
                 if (rc != DT_OK)
                     return rc;
@@ -415,7 +492,8 @@ static dt_code exec_setup(dt_cuda_exec *e, dt_cu_wpack *wp, int tf32, dt_status 
     if (e->find)
         for (int b = 0; b < e->n_plans; b++)
             for (int i = 0; i < e->plans[b].p.n_steps; i++)
-                if (e->plans[b].p.steps[i].kind == DT_CU_CONV && (rc = conv_find(e, &e->plans[b], i, st)) != DT_OK)
+                if ((e->plans[b].p.steps[i].kind == DT_CU_CONV || e->plans[b].p.steps[i].kind == DT_CU_CONVT) &&
+                    (rc = conv_find(e, &e->plans[b], i, st)) != DT_OK)
                     return rc;
     return DT_OK;
 }
@@ -440,6 +518,8 @@ dt_code dt_cuda_exec_create(int dev, dt_graph *const *graphs, const size_t *act_
         return dt_fail(st, DT_ENOMEM, "out of memory");
     }
     e->dev = dev;
+    e->why = why;
+    e->why_cap = why_cap;
     e->graphs = env_int("DETECTD_CUDA_GRAPHS", 1) != 0;
     e->find = env_int("DETECTD_CUDNN_FIND", 0) != 0;
     int ws_mb = env_int("DETECTD_CUDNN_WS_MB", 256);
@@ -456,6 +536,8 @@ dt_code dt_cuda_exec_create(int dev, dt_graph *const *graphs, const size_t *act_
     if (rc == DT_OK)
         rc = exec_setup(e, wp, o.tf32, st);
     dt_cu_wpack_free(wp);
+    e->why = NULL;
+    e->why_cap = 0;
     if (rc != DT_OK) {
         dt_cuda_exec_free(e);
         return rc;
@@ -491,6 +573,13 @@ static dt_code run_conv(dt_cuda_exec *e, xplan *x, int si, dt_status *st)
     const char *nm = node_name(x, s);
     const float one = 1.f, zero = 0.f;
     void *ws = c->ws_bytes ? e->dmem + e->lay.scr_off + c->ws_off : NULL;
+    if (c->transposed) {
+        DNN(cudnnConvolutionBackwardData(e->dnn, &one, r->w, s->ptr[1], r->y, s->ptr[0], r->cd,
+                                         (cudnnConvolutionBwdDataAlgo_t)c->algo, ws, c->ws_bytes, &zero, r->x,
+                                         s->ptr[3]),
+            "cudnnConvolutionBackwardData", nm);
+        return DT_OK;
+    }
     cudnnConvolutionFwdAlgo_t algo = (cudnnConvolutionFwdAlgo_t)c->algo;
     if (c->fuse_relu && !r->unfused) {
         cudnnStatus_t ds = cudnnConvolutionBiasActivationForward(e->dnn, &one, r->x, s->ptr[0], r->w, s->ptr[1], r->cd,
@@ -552,7 +641,7 @@ static dt_code enqueue(dt_cuda_exec *e, xplan *x, dt_status *st)
     for (int i = 0; i < x->p.n_steps; i++) {
         const dt_cu_step *s = &x->p.steps[i];
         dt_code rc = DT_OK;
-        if (s->kind == DT_CU_CONV) {
+        if (s->kind == DT_CU_CONV || s->kind == DT_CU_CONVT) {
             rc = run_conv(e, x, i, st);
         } else if (s->kind == DT_CU_GEMM) {
             rc = run_gemm(e, x, s, st);
