@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh — run every test: C unit tests (build/tests/test_*) and integration
 # tests (tests/integration/test_*.sh|js|py).  Exit status 0 = pass, 77 = skip.
-# Prints one line per test and a closing "N passed, N failed, N skipped".
+# Prints one line per test (plus a passing test's last log line when it
+# starts with "summary: ") and a closing "N passed, N failed, N skipped".
 # TESTS=pattern limits the run to matching names.
 set -u
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ run_one() {
   rc=$?
   secs=$(( $(date +%s) - start ))
   if [ $rc -eq 0 ]; then pass=$((pass+1)); echo "PASS $name (${secs}s)"
+    # a test may end its log with one "summary: ..." line worth showing (fuzz, sanitizers, valgrind)
+    tail -n 1 "$logdir/$name.log" | grep '^summary: ' | sed 's/^/    /'
   elif [ $rc -eq 77 ]; then skip=$((skip+1)); echo "SKIP $name ($(tail -n 1 "$logdir/$name.log"))"
   else fail=$((fail+1)); failed="$failed $name"; echo "FAIL $name (${secs}s, exit $rc)"; tail -n 30 "$logdir/$name.log" | sed 's/^/    /'
   fi

@@ -393,6 +393,54 @@ def gen_http(out, imgs):
     return d
 
 
+# ---- KServe v2 inference requests ---------------------------------------------------
+
+
+def v2_frame(header, binary=b"", header_len=None):
+    """4-byte LE Inference-Header-Content-Length (0xffffffff: absent), then the body."""
+    h = json.dumps(header, separators=(",", ":")).encode() if not isinstance(header, bytes) else header
+    hl = 0xffffffff if header_len is None and not binary else len(h) if header_len is None else header_len
+    return struct.pack("<I", hl) + h + binary
+
+
+def gen_v2(out, imgs):
+    d = os.path.join(out, "v2")
+    png = open(os.path.join(imgs, "png_gray1.png"), "rb").read() if imgs else b"\x89PNG\r\n\x1a\n...."
+    b64 = base64.b64encode(png).decode()
+    inp = {"name": "image", "datatype": "BYTES", "shape": [1], "data": [b64]}
+    cases = {
+        "bytes_b64": {"inputs": [inp]},
+        "bytes_b64_params": {"id": "r1", "inputs": [inp], "parameters": {"threshold": 0.25, "max_detections": 5},
+                             "outputs": [{"name": "detections"}, {"name": "labels", "parameters": {"binary_data": True}}]},
+        "min_confidence": {"inputs": [inp], "parameters": {"min_confidence": 0.4, "binary_data_output": True}},
+        "nested_data": {"inputs": [dict(inp, data=[[b64]])]},
+        "uint8_json": {"inputs": [{"name": "image", "datatype": "UINT8", "shape": [len(png)], "data": list(png)}]},
+        "fp32_json": {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3, 8, 8],
+                                  "data": [float(i % 7) / 7 for i in range(192)]}]},
+        "bad_two_inputs": {"inputs": [inp, inp]},
+        "bad_output_name": {"inputs": [inp], "outputs": [{"name": "boxes"}]},
+        "bad_shape": {"inputs": [dict(inp, shape=[-1])]},
+        "bad_b64": {"inputs": [dict(inp, data=["!!!not base64"])]},
+        "bad_not_object": [1, 2],
+    }
+    for name, h in cases.items():
+        put(d, name + ".v2", v2_frame(h))
+    hdr = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                       "parameters": {"binary_data_size": len(png) + 4}}]}
+    put(d, "bytes_binary.v2", v2_frame(hdr, struct.pack("<I", len(png)) + png))
+    hdr = {"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": len(png)}}]}
+    put(d, "bytes_binary_bare.v2", v2_frame(hdr, png))
+    hdr = {"inputs": [{"name": "image", "datatype": "UINT8", "shape": [len(png)],
+                       "parameters": {"binary_data_size": len(png)}}]}
+    put(d, "uint8_binary.v2", v2_frame(hdr, png))
+    hdr = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3, 8, 8], "parameters": {"binary_data_size": 768}}]}
+    put(d, "fp32_binary.v2", v2_frame(hdr, np.linspace(0, 1, 192, dtype="<f4").tobytes()))
+    put(d, "bad_header_len_past_end.v2", v2_frame({"inputs": [inp]}, b"", header_len=99999))
+    put(d, "bad_binary_size_mismatch.v2", v2_frame(dict(hdr, inputs=[dict(hdr["inputs"][0],
+                                                                          parameters={"binary_data_size": 5})]), b"abc"))
+    return d
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write("usage: gen_corpus.py OUTDIR IMAGEDIR\n")
@@ -408,6 +456,7 @@ def main():
     gen_query(out)
     gen_manifest(out)
     gen_http(out, imgs)
+    gen_v2(out, imgs)
     for t in sorted(os.listdir(out)):
         p = os.path.join(out, t)
         if os.path.isdir(p):

@@ -8,7 +8,7 @@ still answer a valid image with the same objects as at the start, with its
 RSS and open file descriptors bounded.  Cases: every image variant the
 decoders accept (CMYK/YCCK/progressive/arithmetic/EXIF-rotated JPEG, 1..16-bit
 gray/RGB/RGBA/palette+tRNS/interlaced PNG, lossy/lossless/animated WebP,
-BMP) with their exact sizes; decompression bombs (PNG, JPEG, BMP, WebP
+BMP) with their exact sizes; malformed KServe v2 requests; decompression bombs (PNG, JPEG, BMP, WebP
 headers declaring up to 60000x60000 pixels over a few bytes) refused quickly
 without a large allocation; truncated and corrupt images; zero-byte and
 multi-gigabyte bodies (refused from Content-Length before a byte is read);
@@ -474,6 +474,48 @@ def group_headers():
                                                 if n == 1 else ""))
 
 
+def group_v2(img):
+    """KServe v2 inference requests: malformed JSON and tensors are 400s."""
+    import base64
+    path = "/v2/models/nanodet/infer"
+    png = img["png_rgb8.png"]
+    inp = {"name": "image", "datatype": "BYTES", "shape": [1], "data": [base64.b64encode(png).decode()]}
+
+    def v2(body, headers=None, p=path):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        return request("POST", p, body=body if isinstance(body, bytes) else json.dumps(body).encode(), headers=h)
+    r = v2({"inputs": [inp]})
+    if expect("v2 BYTES base64 image", r, 200) and not isinstance(r[1], dict):
+        bad("v2 answer is not JSON")
+    expect("v2 unknown model", v2({"inputs": [inp]}, p="/v2/models/nope/infer"), 404)
+    expect("v2 not JSON", v2(b"{\"inputs\": [", {}), 400)
+    expect("v2 empty body", v2(b""), 400)
+    expect("v2 JSON array", v2([1, 2, 3]), 400)
+    expect("v2 two inputs", v2({"inputs": [inp, inp]}), 400)
+    expect("v2 unknown output", v2({"inputs": [inp], "outputs": [{"name": "boxes"}]}), 400)
+    expect("v2 bad base64", v2({"inputs": [dict(inp, data=["@@@"])]}), 400)
+    expect("v2 base64 of garbage", v2({"inputs": [dict(inp, data=[base64.b64encode(os.urandom(300)).decode()])]}), 400)
+    expect("v2 threshold 7", v2({"inputs": [inp], "parameters": {"threshold": 7}}), 400)
+    expect("v2 negative shape", v2({"inputs": [dict(inp, shape=[-1])]}), 400)
+    # a 100-byte request declaring 2^40 UINT8 values must not size an allocation (tests/fuzz/crashers/v2)
+    t = time.time()
+    expect("v2 UINT8 shape [2^40-1] with 2 values",
+           v2({"inputs": [{"name": "i", "datatype": "UINT8", "shape": [(1 << 40) - 1], "data": [1, 2]}]}), 400)
+    expect("v2 UINT8 shape [2^32] with 3 values",
+           v2({"inputs": [{"name": "i", "datatype": "UINT8", "shape": [1 << 32], "data": [255, 216, 255]}]}), 400)
+    if time.time() - t > 5:
+        bad("v2 huge shapes took %.1f s" % (time.time() - t))
+    h = json.dumps({"inputs": [{"name": "image", "datatype": "BYTES", "shape": [1],
+                                "parameters": {"binary_data_size": len(png) + 4}}]}).encode()
+    expect("v2 binary extension", v2(h + struct.pack("<I", len(png)) + png,
+                                     {"Inference-Header-Content-Length": str(len(h)),
+                                      "Content-Type": "application/octet-stream"}), 200)
+    expect("v2 header length past the body", v2(h, {"Inference-Header-Content-Length": "999999"}), 400)
+    expect("v2 header length not a number", v2(h, {"Inference-Header-Content-Length": "x"}), 400)
+    expect("v2 binary size mismatch", v2(h + b"abc", {"Inference-Header-Content-Length": str(len(h))}), 400)
+
+
 def group_disconnects():
     img = BASE["img"]
     hdr = b"POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(img)
@@ -630,6 +672,7 @@ def main():
             for name, fn in [("image formats", lambda: group_formats(img)), ("bombs", lambda: group_bombs(img)),
                              ("broken images", lambda: group_broken(img)), ("content types", lambda: group_types(img)),
                              ("multipart", lambda: group_multipart(img)), ("limits", lambda: group_limits(img)),
+                             ("v2 requests", lambda: group_v2(img)),
                              ("headers and URLs", group_headers), ("disconnects", group_disconnects),
                              ("slowloris", group_slowloris), ("connections", group_connections),
                              ("concurrency", group_concurrent)]:

@@ -1,6 +1,7 @@
 #include "engine/cpu/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -8,33 +9,45 @@
 
 /* A fork-join pool: the caller publishes a job (fn, arg, n, chunk), bumps a
  * generation counter and works on chunks itself; workers wake on the
- * generation change, grab chunks with an atomic counter, and the caller waits
- * until every worker has checked out of the generation.  Workers spin briefly
- * before sleeping so back-to-back kernels do not pay a futex round trip. */
+ * generation change and grab chunks with an atomic counter.  The caller
+ * returns as soon as every ITEM is done — not when every worker has checked
+ * in: on a loaded machine a worker that never got scheduled would otherwise
+ * add a whole time slice to every op.  A late worker that wakes into a later
+ * job simply helps with that one; `next` is parked at a sentinel while a job
+ * is being published so nobody can start on half-written fields.  Workers
+ * spin briefly before sleeping so back-to-back kernels do not pay a futex
+ * round trip. */
+#define PARKED ((int64_t)1 << 62)
+
 struct dt_pool {
     int n_threads; /* including the caller */
     pthread_t *threads;
     pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_done;
+    pthread_cond_t cv_work;
     /* job */
     dt_pool_fn fn;
     void *arg;
-    int64_t n, chunk;
+    atomic_llong n, chunk; /* atomics: a late worker may read them while a job is published */
     atomic_llong next;
+    atomic_llong done;
     atomic_int generation;
-    atomic_int active; /* workers still in the current job */
-    int stop;
-    atomic_int busy;   /* nested-call guard */
+    atomic_int stop;
+    atomic_int busy; /* nested-call guard */
 };
 
 static void run_chunks(dt_pool *p)
 {
     for (;;) {
-        int64_t b = atomic_fetch_add(&p->next, p->chunk);
-        if (b >= p->n)
+        /* claim with the chunk size we read: claims never overlap even if a
+         * late worker uses an older size */
+        int64_t chunk = atomic_load_explicit(&p->chunk, memory_order_relaxed);
+        int64_t b = atomic_fetch_add_explicit(&p->next, chunk, memory_order_acq_rel);
+        int64_t n = atomic_load_explicit(&p->n, memory_order_relaxed);
+        if (b >= n)
             break;
-        int64_t e = b + p->chunk < p->n ? b + p->chunk : p->n;
+        int64_t e = b + chunk < n ? b + chunk : n;
         p->fn(p->arg, b, e);
+        atomic_fetch_add_explicit(&p->done, e - b, memory_order_release);
     }
 }
 
@@ -46,26 +59,21 @@ static void *worker(void *arg)
         int gen;
         int spins = 0;
         while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && spins < 20000) {
-            if (p->stop)
+            if (atomic_load(&p->stop))
                 return NULL;
             spins++;
             __builtin_ia32_pause();
         }
         if (gen == seen) {
             pthread_mutex_lock(&p->mu);
-            while ((gen = atomic_load(&p->generation)) == seen && !p->stop)
+            while ((gen = atomic_load(&p->generation)) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->cv_work, &p->mu);
             pthread_mutex_unlock(&p->mu);
-            if (p->stop)
+            if (atomic_load(&p->stop))
                 return NULL;
         }
         seen = gen;
         run_chunks(p);
-        if (atomic_fetch_sub_explicit(&p->active, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->cv_done);
-            pthread_mutex_unlock(&p->mu);
-        }
     }
 }
 
@@ -78,9 +86,9 @@ dt_code dt_pool_create(int threads, dt_pool **out, dt_status *st)
     if (!p)
         return dt_fail(st, DT_ENOMEM, "out of memory creating thread pool");
     p->n_threads = threads;
+    atomic_store(&p->next, PARKED);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv_work, NULL);
-    pthread_cond_init(&p->cv_done, NULL);
     if (threads > 1) {
         p->threads = dt_calloc((size_t)threads - 1, sizeof(pthread_t));
         if (!p->threads) {
@@ -104,7 +112,7 @@ void dt_pool_free(dt_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     if (p->threads)
@@ -112,7 +120,6 @@ void dt_pool_free(dt_pool *p)
             pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv_work);
-    pthread_cond_destroy(&p->cv_done);
     dt_free(p->threads);
     dt_free(p);
 }
@@ -135,27 +142,27 @@ void dt_pool_for(dt_pool *p, int64_t n, int64_t grain, dt_pool_fn fn, void *arg)
     int64_t chunk = (n + (int64_t)p->n_threads * 4 - 1) / ((int64_t)p->n_threads * 4);
     if (chunk < grain)
         chunk = grain;
+    atomic_store_explicit(&p->next, PARKED, memory_order_release);
     p->fn = fn;
     p->arg = arg;
-    p->n = n;
-    p->chunk = chunk;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->active, p->n_threads - 1);
+    atomic_store_explicit(&p->n, n, memory_order_relaxed);
+    atomic_store_explicit(&p->chunk, chunk, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->next, 0, memory_order_release);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     run_chunks(p);
     int spins = 0;
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0 && spins < 100000) {
-        spins++;
-        __builtin_ia32_pause();
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < n) {
+        if (++spins > 2000)
+            sched_yield();
+        else
+            __builtin_ia32_pause();
     }
-    if (atomic_load(&p->active) > 0) {
-        pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->active) > 0)
-            pthread_cond_wait(&p->cv_done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-    }
+    /* park so a worker waking late cannot start on the next job's fields
+     * before they are written */
+    atomic_store_explicit(&p->next, PARKED, memory_order_release);
     atomic_store(&p->busy, 0);
 }
