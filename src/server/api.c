@@ -514,6 +514,11 @@ static dt_code v2_parse_input(req *r, json_t *in, const unsigned char *bin, size
             r->img = bin;
             r->img_len = bin_len;
         } else {
+            /* Each JSON value takes at least a byte of the body: a bigger
+             * shape is a lie, not something to allocate for. */
+            if ((uint64_t)count > r->len)
+                return dt_fail(st, DT_EINVAL, "input '%.40s': shape %s holds more values than the request has bytes",
+                               name, shape_txt);
             r->v2_img = dt_malloc(count > 0 ? (size_t)count : 1);
             if (!r->v2_img)
                 return dt_fail(st, DT_ENOMEM, "out of memory");

@@ -54,6 +54,9 @@ static const opt g_opts[] = {
      "simultaneous client connections"},
     {"timeout-s", "DETECTD_TIMEOUT_S", NULL, T_INT, OFF(timeout_s), 0, 1, 3600, "S",
      "idle connection timeout (a client silent this long is dropped)"},
+    {"read-timeout-s", "DETECTD_READ_TIMEOUT_S", NULL, T_INT, OFF(read_timeout_s), 0, 0, 3600, "S",
+     "a request's body must arrive within S seconds of its request line, else the connection is closed "
+     "(slow uploads; 0 = no limit)"},
     {"drain-timeout-s", "DETECTD_DRAIN_TIMEOUT_S", NULL, T_INT, OFF(drain_timeout_s), 0, 0, 3600, "S",
      "on SIGTERM, how long in-flight requests may take before the rest get 503"},
     {"request-timeout-ms", "DETECTD_REQUEST_TIMEOUT_MS", NULL, T_INT, OFF(request_timeout_ms), 0, 0, 3600000, "MS",
@@ -104,6 +107,7 @@ void dt_server_config_defaults(dt_server_config *c)
     c->request_timeout_ms = 30000;
     c->drain_timeout_s = 30;
     c->access_log = 1;
+    c->read_timeout_s = 60;
 }
 
 /* Parse `val` for option `o` into the config; `src` names where it came

@@ -1094,12 +1094,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return handle_post_headers(s, r);
     }
     case PH_BODY:
+    case PH_DISCARD:
+        if (s->cfg.read_timeout_s > 0 && *upload_size &&
+            dt_now_ms() - r->t0 > s->cfg.read_timeout_s * 1000.0) {
+            /* A trickling upload holds a connection and a buffer: cut it. */
+            dt_server_log("warn", "request %s: body not received within %d s (--read-timeout-s): closing", r->id,
+                          s->cfg.read_timeout_s);
+            return MHD_NO;
+        }
+        if (r->phase == PH_DISCARD)
+            break;
         if (*upload_size) {
             on_body_chunk(s, r, upload_data, *upload_size);
             *upload_size = 0;
             return MHD_YES;
         }
         return handle_body_done(s, r);
+    default:
+        break;
+    }
+    switch (r->phase) {
     case PH_DISCARD:
         if (*upload_size) {
             r->received += (int64_t)*upload_size;

@@ -67,6 +67,7 @@ typedef struct dt_server_config {
     int drain_timeout_s;     /* shutdown: how long in-flight requests may take */
     char model_dir[1024];    /* serve every *.detectd.json here, by name ("" = just --model) */
     int access_log;          /* one logfmt line per request on stderr */
+    int read_timeout_s;      /* a request body must arrive within this (0 = no limit) */
 } dt_server_config;
 
 void dt_server_config_defaults(dt_server_config *c);

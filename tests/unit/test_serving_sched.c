@@ -6,6 +6,7 @@
  * the bounded drain on stop, model names, the v2 protocol's shapes and the
  * Prometheus text of /metrics.  No model is needed. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -826,6 +827,41 @@ static void test_metrics_text(void)
     dt_server_free(s);
 }
 
+/* --read-timeout-s: an upload that trickles past it is cut; others are fine. */
+static void test_read_timeout(void)
+{
+    ctl c;
+    ctl_init(&c);
+    dt_server_config cfg;
+    dt_server_config_defaults(&cfg);
+    cfg.read_timeout_s = 1;
+    dt_server *s = start(&c, &cfg);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    int port = dt_server_port(s);
+    int fd = dial(port);
+    const char *h = "POST /v1/detect HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: 100\r\n\r\n";
+    send_all(fd, h, strlen(h));
+    double t0 = dt_now_ms();
+    int closed = 0;
+    for (int i = 0; i < 20 && !closed; i++) {
+        if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+            closed = 1;
+        usleep(300000);
+        char b[64];
+        ssize_t k = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            closed = 1;
+    }
+    close(fd);
+    CHECKF(closed && dt_now_ms() - t0 < 4000, "closed %d after %.0f ms", closed, dt_now_ms() - t0);
+    resp r;
+    req(port, "POST", "/v1/detect", "image/jpeg", IMG("\xff\xd8\xff ID=3"), NULL, &r);
+    CHECK(r.status == 200);
+    dt_server_free(s);
+}
+
 /* The batching queue on its own: a worker takes what is queued at once. */
 static _Atomic int g_sizes[16];
 static void count_batch(void *arg, dt_job **jobs, int n, void *w)
@@ -867,5 +903,6 @@ int main(void)
     RUN(test_drain);
     RUN(test_names_and_v2);
     RUN(test_metrics_text);
+    RUN(test_read_timeout);
     return tl_summary();
 }
