@@ -93,7 +93,11 @@ int64_t dt_tensor_get_i(const dt_tensor *t, int64_t i)
     case DT_U8: return ((const uint8_t *)t->data)[i];
     case DT_I8: return ((const int8_t *)t->data)[i];
     case DT_BOOL: return ((const uint8_t *)t->data)[i] != 0;
-    default: return (int64_t)dt_tensor_get_f(t, i);
+    default: {
+        /* a float index from a model file may be NaN or huge: saturate, never UB */
+        double f = dt_tensor_get_f(t, i);
+        return f != f ? 0 : f >= 9.2e18 ? INT64_MAX : f <= -9.2e18 ? INT64_MIN : (int64_t)f;
+    }
     }
 }
 

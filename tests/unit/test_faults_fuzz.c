@@ -8,11 +8,24 @@
  *                               allocation before the data was counted, so a
  *                               100-byte request asked for 1 TiB (503 instead
  *                               of 400; ASan: allocation-size-too-big).
- *                               Crasher: tests/fuzz/crashers/v2/uint8_shape_2p40_alloc */
+ *                               Crasher: tests/fuzz/crashers/v2/uint8_shape_2p40_alloc
+ *                               (fixed in api.c: count is checked against r->len)
+ *   float_index_to_int          dt_tensor_get_i (src/engine/tensor.c:96): a float
+ *                               element that is NaN, infinite or beyond int64 was cast
+ *                               to int64_t, undefined behaviour (UBSan: "nan is outside
+ *                               the range of representable values"; x86 gives INT64_MIN,
+ *                               so 1e30 became a huge negative index).  Reached from a
+ *                               model file: TF.js StridedSlice/Slice/Reshape... with a
+ *                               float32 constant as begin/end/shape (tfjs.c const_ints).
+ *                               Crasher: tests/fuzz/crashers/tfjs/stridedslice_float_nan_begin */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "engine/loaders/loaders.h"
+#include "engine/tensor.h"
 #include "server/internal.h"
 #include "testlib.h"
 
@@ -73,8 +86,43 @@ static void v2_uint8_shape_allocation(void)
     v2_free(r);
 }
 
+static void float_index_to_int(void)
+{
+    /* The conversion must be defined for every float (the sanitizer job runs
+     * this under UBSan) and keep the sign of out-of-range values. */
+    float f[5] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f};
+    dt_tensor t = {.dtype = DT_F32, .ndim = 1, .dims = {5}, .data = f};
+    int64_t v[5];
+    for (int i = 0; i < 5; i++)
+        v[i] = dt_tensor_get_i(&t, i);
+    CHECKF(v[1] > 0 && v[3] > 0, "+inf -> %lld, 1e30 -> %lld: a huge positive index turned negative",
+           (long long)v[1], (long long)v[3]);
+    CHECKF(v[2] < 0 && v[4] < 0, "-inf -> %lld, -1e30 -> %lld", (long long)v[2], (long long)v[4]);
+    (void)v[0];
+
+    /* the model that reached it: an error or a graph, never UB */
+    FILE *fp = fopen("tests/fuzz/crashers/tfjs/stridedslice_float_nan_begin", "rb");
+    if (!fp) {
+        fprintf(stderr, "  (crasher file not found: run from the repository root)\n");
+        return;
+    }
+    unsigned char buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    size_t jl = n >= 4 ? (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16 | (size_t)buf[3] << 24 : 0;
+    CHECK(n >= 4 && jl <= n - 4);
+    if (n < 4 || jl > n - 4)
+        return;
+    dt_graph *g = NULL;
+    dt_status st;
+    dt_code rc = dt_load_tfjs_buffer((const char *)buf + 4, jl, buf + 4 + jl, n - 4 - jl, &g, &st);
+    CHECK(rc == DT_OK ? g != NULL : g == NULL);
+    dt_graph_free(g);
+}
+
 int main(void)
 {
     RUN(v2_uint8_shape_allocation);
+    RUN(float_index_to_int);
     return tl_summary();
 }

@@ -606,9 +606,8 @@ static dt_code k_slice(const dt_node *n, const dt_tensor *const *in, int n_in, d
     int64_t off = 0;
     for (int i = 0; i < x->ndim; i++) {
         off += p.start[i] * xs[i];
-        str[i] = p.step[i] * xs[i];
-        if (p.count[i] == 1)
-            str[i] = 0; /* a single step: avoid stride overflow for huge steps */
+        /* a single step: no stride, so a huge step cannot overflow */
+        str[i] = p.count[i] == 1 ? 0 : p.step[i] * xs[i];
     }
     size_t es = dt_dtype_size(x->dtype);
     sc_run(ctx, x->ndim, p.count, str, (const char *)x->data + off * (int64_t)es, y->data, es);
