@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/cuda/cuda.h"
 #include "server/parse.h"
 
 typedef enum opt_type { T_STR, T_INT, T_SIZE, T_F64, T_DEVICE, T_BOOL } opt_type;
@@ -42,8 +43,8 @@ static const opt g_opts[] = {
      "where built-in model names are looked up (empty = ./models)"},
     {"model-edge", "DETECTD_MODEL_EDGE", "MODEL_EDGE", T_INT, OFF(model_edge), 0, 0, 16384, "N",
      "accepted for compatibility and ignored: the input size comes from the model itself"},
-    {"device", "DETECTD_DEVICE", "MODEL_CONTEXT_GPU", T_DEVICE, OFF(device), CAP(device), 0, 0, "cpu|cuda",
-     "where inference runs (MODEL_CONTEXT_GPU=true means cuda; without CUDA support: a warning, then cpu)"},
+    {"device", "DETECTD_DEVICE", "MODEL_CONTEXT_GPU", T_DEVICE, OFF(device), CAP(device), 0, 0, "cpu|cuda|cuda:N",
+     "where inference runs: cuda spreads the workers over the GPUs, cuda:N pins them (MODEL_CONTEXT_GPU=true means cuda); without a usable GPU: a warning, then cpu"},
     {"max-body-bytes", "DETECTD_MAX_BODY_BYTES", NULL, T_SIZE, OFF(max_body_bytes), 0, 1, (double)(1LL << 40),
      "BYTES", "largest request body (K/M/G suffixes); more = 413"},
     {"max-pixels", "DETECTD_MAX_PIXELS", NULL, T_SIZE, OFF(max_pixels), 0, 1, 1e12, "N",
@@ -165,7 +166,10 @@ static dt_code apply(dt_server_config *c, const opt *o, const char *val, const c
         } else if (!strcasecmp(val, "cuda") || !strcasecmp(val, "gpu")) {
             dev = "cuda";
         } else {
-            rc = dt_fail(st, DT_EINVAL, "'%.40s' is not a device (cpu or cuda)", val);
+            int id;
+            rc = dt_cuda_parse_device(val, &id, st);
+            if (rc == DT_OK)
+                dev = val; /* cuda:N */
         }
         if (rc == DT_OK)
             snprintf(base, o->cap, "%s", dev);

@@ -618,8 +618,12 @@ static void models_json(dt_server *s, dt_jsonw *w)
             dt_jsonw_printf(w, ",\"version\":%d,\"input\":{\"width\":%d,\"height\":%d},\"labels\":%d,\"threshold\":",
                             in->generation, in->info.input_w, in->info.input_h, in->info.num_classes);
             dt_jsonw_num(w, s->cfg.threshold, 4);
-            dt_jsonw_printf(w, ",\"device\":\"cpu\",\"workers\":%d,\"queue_size\":%d,\"max_batch\":%d", in->n_wctx,
-                            s->cfg.queue_size, in->max_batch);
+            const char *dev = s->ext.device && in->n_wctx > 0 && in->wctx[0] ? s->ext.device(in->be.self, in->wctx[0])
+                                                                              : NULL;
+            dt_jsonw_raw(w, ",\"device\":");
+            dt_jsonw_str(w, dev ? dev : "cpu");
+            dt_jsonw_printf(w, ",\"workers\":%d,\"queue_size\":%d,\"max_batch\":%d", in->n_wctx, s->cfg.queue_size,
+                            in->max_batch);
         }
         dt_jsonw_raw(w, "}");
         sched_unref(s, in);
@@ -1234,9 +1238,6 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     dt_status font_st;
     if (dt_font_create(NULL, &s->font, &font_st) != DT_OK)
         dt_server_log("warn", "?render=jpeg images get boxes without labels: %s", font_st.msg);
-    if (!strcmp(cfg->device, "cuda"))
-        dt_server_log("warn", "CUDA requested (MODEL_CONTEXT_GPU / --device cuda) but this build has no CUDA "
-                              "backend: running on the CPU");
     if (cfg->model_epoch_set)
         dt_server_log("info", "MODEL_EPOCH is ignored (it selected MXNet checkpoints)");
 

@@ -46,7 +46,7 @@ typedef struct dt_server_config {
     char model[1024];        /* built-in name or path (MODEL_PREFIX) */
     char models_dir[1024];   /* "" = the detector's default */
     int model_edge;          /* MODEL_EDGE: accepted, informational only */
-    char device[16];         /* "cpu" or "cuda" */
+    char device[16];         /* "cpu", "cuda" (workers spread over the GPUs) or "cuda:N" */
     int64_t max_body_bytes;  /* request body limit -> 413 */
     int64_t max_pixels;      /* decoded image limit (width*height) -> 413 */
     int64_t max_inflight_bytes; /* all buffered bodies together -> 503 */
@@ -142,6 +142,8 @@ typedef struct dt_server_backend_ext {
     dt_code (*run)(void *self, void *wctx, int batch, dt_status *st);
     dt_code (*decode)(void *self, void *wctx, int i, const dt_prep_info *info, const dt_detect_params *p,
                       dt_detect_result *out, dt_status *st);
+    /* "cpu" or "cuda:N": where a worker context runs (NULL op = "cpu"). */
+    const char *(*device)(void *self, void *wctx);
 } dt_server_backend_ext;
 
 /* The real backend: vision/detector.h over cfg's model, models_dir,

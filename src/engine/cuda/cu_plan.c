@@ -2589,3 +2589,37 @@ dt_code dt_cuda_parse_device(const char *s, int *dev, dt_status *st)
     }
     return dt_fail(st, DT_EINVAL, "'%.40s' is not a device (cpu, cuda or cuda:N)", s);
 }
+
+dt_code dt_cuda_resolve_device(const char *req, int worker, char *out, size_t cap, char *why, size_t why_cap,
+                               dt_status *st)
+{
+    int dev = -1;
+    if (why && why_cap)
+        why[0] = '\0';
+    dt_code rc = dt_cuda_parse_device(req, &dev, st);
+    if (rc != DT_OK)
+        return rc;
+    if (dev < 0) {
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    char no[DT_STATUS_MSG] = "";
+    int n = dt_cuda_available(no, sizeof no);
+    if (n <= 0) {
+        if (why && why_cap)
+            snprintf(why, why_cap, "%s", no);
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    int pinned = req && !strncmp(req, "cuda:", 5);
+    if (pinned && dev >= n) {
+        if (why && why_cap)
+            snprintf(why, why_cap, "cuda:%d does not exist (%d GPU%s visible)", dev, n, n == 1 ? "" : "s");
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    if (!pinned)
+        dev = worker >= 0 ? worker % n : 0;
+    snprintf(out, cap, "cuda:%d", dev);
+    return DT_OK;
+}
