@@ -96,7 +96,7 @@ void dt_server_config_defaults(dt_server_config *c)
     c->max_body_bytes = 32LL << 20;
     c->max_pixels = 50000000;
     c->max_inflight_bytes = 512LL << 20;
-    c->max_connections = 256;
+    c->max_connections = 4096;
     c->timeout_s = 30;
     c->workers = 1;
     c->threads = 0;

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1145,6 +1146,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
+/* Every connection is a file descriptor: raise the soft RLIMIT_NOFILE to
+ * what --max-connections needs (up to the hard limit), else serve fewer
+ * connections than asked, with a warning, rather than fail accept() at
+ * random later.  64 descriptors stay for models, logs and pipes. */
+static unsigned connection_limit(int want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return (unsigned)want;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (target > rl.rlim_cur) {
+        struct rlimit nl = {target, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+            rl.rlim_cur = target;
+    }
+    if (rl.rlim_cur >= need)
+        return (unsigned)want;
+    unsigned got = rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 64;
+    dt_server_log("warn", "--max-connections %d needs %d file descriptors but RLIMIT_NOFILE allows %llu: serving at "
+                          "most %u connections",
+                  want, want + 64, (unsigned long long)rl.rlim_cur, got);
+    return got;
+}
+
 static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port_out, dt_status *st)
 {
     struct addrinfo hints, *res = NULL;
@@ -1168,7 +1194,7 @@ static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (ai->ai_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero); /* "::" takes IPv4 too */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 512) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
             break;
         err = errno;
         close(fd);
@@ -1250,6 +1276,7 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     /* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
      * misses a client's FIN that arrives right behind body bytes, leaving
      * the aborted upload (and its buffer) around until the idle timeout. */
+    unsigned conn_limit = connection_limit(cfg->max_connections);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     /* A pool of one is not a pool to libmicrohttpd (it warns): leave it out. */
@@ -1260,7 +1287,7 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, /* first, or MHD complains */
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                              MHD_OPTION_CONNECTION_LIMIT, conn_limit,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
