@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: detectd bench --model M [--preset P] [--threads N] [--iterations K] [--warmup W]\n"
-            "                     [--batch B] [--shape 1x3x416x416] [--profile] [IMAGE]\n"
+            "                     [--batch B] [--shape 1x3x416x416] [--profile] [--max-model-memory SIZE] [IMAGE]\n"
             "Measures model-only latency on deterministic random input; with IMAGE also the\n"
             "end-to-end latency (decode, preprocess, inference, postprocess) of that image.\n"
             "  --model M       graph file (ONNX / TF.js model.json), manifest, or built-in model name\n"
@@ -30,7 +30,8 @@ static void usage(FILE *f)
             "  --warmup W      untimed runs first (default 5)\n"
             "  --batch B       batch size (default 1)\n"
             "  --shape DIMS    input shape when the model's spatial dims are symbolic\n"
-            "  --profile       per-node time table on stderr\n");
+            "  --profile       per-node time table on stderr\n"
+            DT_CLI_MAX_MODEL_MEMORY_HELP);
 }
 
 static double now_ms(void)
@@ -245,6 +246,7 @@ int dt_cmd_bench(int argc, char **argv)
 {
     const char *model = NULL, *preset = NULL, *image = NULL, *shape_arg = NULL;
     int threads = 1, iters = 50, warmup = 5, batch = 1, profile = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -264,6 +266,9 @@ int dt_cmd_bench(int argc, char **argv)
             batch = atoi(argv[++i]);
         } else if (!strcmp(a, "--shape") && i + 1 < argc) {
             shape_arg = argv[++i];
+        } else if (!strcmp(a, "--max-model-memory") && i + 1 < argc) {
+            if (!dt_cli_parse_memory("bench", argv[++i], &max_memory))
+                return 2;
         } else if (!strcmp(a, "--profile")) {
             profile = 1;
         } else if (a[0] != '-' && !image) {
@@ -296,7 +301,7 @@ int dt_cmd_bench(int argc, char **argv)
     /* the graph: a file directly, else through the detector (names, manifests) */
     const char *graph = model;
     if (image || !is_graph_file(model)) {
-        dt_detector_opts dopts = {model, preset, NULL, threads, 1};
+        dt_detector_opts dopts = {model, preset, NULL, threads, 1, max_memory};
         if (dt_detector_load(&dopts, &det, &st) != DT_OK)
             goto fail;
         graph = dt_detector_graph_path(det);
@@ -351,6 +356,7 @@ int dt_cmd_bench(int argc, char **argv)
     so.threads = threads;
     so.max_batch = batch;
     so.profile = profile;
+    so.max_memory = max_memory;
     so.n_input_shapes = n_shapes;
     so.input_shapes = n_shapes ? shapes : NULL;
     if (dt_session_create(m, &so, &s, &st) != DT_OK)

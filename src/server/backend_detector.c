@@ -27,6 +27,7 @@ static dt_code be_load(void *self, dt_status *st)
     o.models_dir = b->cfg.models_dir[0] ? b->cfg.models_dir : NULL;
     o.threads = b->threads;
     o.max_batch = b->cfg.max_batch > 0 ? b->cfg.max_batch : 1;
+    o.max_memory = b->cfg.max_model_memory > 0 ? (size_t)b->cfg.max_model_memory : 0;
     return dt_detector_load(&o, &b->det, st);
 }
 

@@ -24,6 +24,7 @@ struct dt_detector {
     dt_manifest m;
     dt_model *model;
     int threads, max_batch;
+    size_t max_memory;
     int in_w, in_h;
     int shape_override;  /* model input has symbolic spatial dims: pass input_shapes */
     dt_tensor in_shape;  /* [1, 3, H, W] or [1, H, W, 3] */
@@ -206,6 +207,7 @@ dt_code dt_detector_load(const dt_detector_opts *opts, dt_detector **out, dt_sta
         return dt_fail(st, DT_ENOMEM, "out of memory");
     d->threads = opts->threads > 0 ? opts->threads : 1;
     d->max_batch = opts->max_batch > 0 ? opts->max_batch : 1;
+    d->max_memory = opts->max_memory;
     dt_code rc = resolve_manifest(opts, &d->m, st);
     if (rc != DT_OK) {
         dt_free(d);
@@ -313,6 +315,7 @@ dt_code dt_detect_ctx_create(const dt_detector *d, dt_detect_ctx **out, dt_statu
     dt_session_opts so = {0};
     so.threads = d->threads;
     so.max_batch = d->max_batch;
+    so.max_memory = d->max_memory;
     if (d->shape_override) {
         so.n_input_shapes = 1;
         so.input_shapes = &d->in_shape;

@@ -41,6 +41,8 @@ typedef struct dt_detector_opts {
     const char *models_dir; /* where built-in names are looked up; NULL = $DETECTD_MODELS_DIR or ./models */
     int threads;            /* per context (engine session threads); 0 = 1 */
     int max_batch;          /* 0 = 1 */
+    size_t max_memory;      /* per context: engine session memory limit (0 = DT_SESSION_MAX_MEMORY_DEFAULT);
+                             * a batch over it lowers the context's max batch, batch 1 over it fails */
 } dt_detector_opts;
 
 dt_code dt_detector_load(const dt_detector_opts *opts, dt_detector **out, dt_status *st);
