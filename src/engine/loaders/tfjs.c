@@ -2135,7 +2135,8 @@ static json_t *parse_json(const char *text, size_t len, dt_status *st)
     json_error_t err;
     json_t *root = json_loadb(text, len, 0, &err);
     if (!root) {
-        dt_fail(st, DT_ECORRUPT, "model.json: %s (line %d, column %d)", err.text, err.line, err.column);
+        dt_fail(st, json_error_code(&err) == json_error_out_of_memory ? DT_ENOMEM : DT_ECORRUPT,
+                "model.json: %s (line %d, column %d)", err.text, err.line, err.column);
         return NULL;
     }
     if (!json_is_object(root)) {
