@@ -21,7 +21,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: detectd bench --model M [--preset P] [--threads N] [--iterations K] [--warmup W]\n"
-            "                     [--batch B] [--shape 1x3x416x416] [--device D] [--profile] [IMAGE]\n"
+            "                     [--batch B] [--shape 1x3x416x416] [--device D] [--profile] [--max-model-memory SIZE]\n"
+            "                     [IMAGE]\n"
             "Measures model-only latency on deterministic random input; with IMAGE also the\n"
             "end-to-end latency (decode, preprocess, inference, postprocess) of that image.\n"
             "  --model M       graph file (ONNX / TF.js model.json), manifest, or built-in model name\n"
@@ -32,7 +33,8 @@ static void usage(FILE *f)
             "  --batch B       batch size (default 1)\n"
             "  --shape DIMS    input shape when the model's spatial dims are symbolic\n"
             "  --device D      cpu (default), cuda or cuda:N (without a usable GPU: a warning, then cpu)\n"
-            "  --profile       per-node time table on stderr\n");
+            "  --profile       per-node time table on stderr\n"
+            DT_CLI_MAX_MODEL_MEMORY_HELP);
 }
 
 static double now_ms(void)
@@ -247,6 +249,7 @@ int dt_cmd_bench(int argc, char **argv)
 {
     const char *model = NULL, *preset = NULL, *image = NULL, *shape_arg = NULL, *device_arg = NULL;
     int threads = 1, iters = 50, warmup = 5, batch = 1, profile = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -268,6 +271,9 @@ int dt_cmd_bench(int argc, char **argv)
             shape_arg = argv[++i];
         } else if (!strcmp(a, "--device") && i + 1 < argc) {
             device_arg = argv[++i];
+        } else if (!strcmp(a, "--max-model-memory") && i + 1 < argc) {
+            if (!dt_cli_parse_memory("bench", argv[++i], &max_memory))
+                return 2;
         } else if (!strcmp(a, "--profile")) {
             profile = 1;
         } else if (a[0] != '-' && !image) {
@@ -309,7 +315,7 @@ int dt_cmd_bench(int argc, char **argv)
     /* the graph: a file directly, else through the detector (names, manifests) */
     const char *graph = model;
     if (image || !is_graph_file(model)) {
-        dt_detector_opts dopts = {model, preset, NULL, threads, 1, device};
+        dt_detector_opts dopts = {model, preset, NULL, threads, 1, device, max_memory};
         if (dt_detector_load(&dopts, &det, &st) != DT_OK)
             goto fail;
         graph = dt_detector_graph_path(det);
@@ -365,6 +371,7 @@ int dt_cmd_bench(int argc, char **argv)
     so.max_batch = batch;
     so.profile = profile;
     so.device = device;
+    so.max_memory = max_memory;
     so.n_input_shapes = n_shapes;
     so.input_shapes = n_shapes ? shapes : NULL;
     if (dt_session_create(m, &so, &s, &st) != DT_OK)

@@ -55,6 +55,7 @@ static void usage(FILE *f)
             "                        else ./models)\n"
             "  --max-pixels N        refuse images with more pixels (default 50000000)\n"
             "  --max-side N          refuse images wider or taller (default 32768)\n"
+            DT_CLI_MAX_MODEL_MEMORY_HELP
             "  --render OUT.jpg      also write the image with the boxes and labels drawn on it\n"
             "                        (JPEG; one IMAGE only; font: $DETECTD_FONT, else DejaVu Sans Bold)\n"
             "  -h, --help            this help\n"
@@ -230,7 +231,8 @@ static int render_file(const char *out, const void *bytes, size_t len, const dt_
 
 int dt_cmd_detect(int argc, char **argv)
 {
-    enum { O_MODEL = 256, O_PRESET, O_THR, O_MAXDET, O_NMS, O_CLASSES, O_THREADS, O_MODELS_DIR, O_MAXPIX, O_MAXSIDE, O_RENDER, O_DEVICE };
+    enum { O_MODEL = 256, O_PRESET, O_THR, O_MAXDET, O_NMS, O_CLASSES, O_THREADS, O_MODELS_DIR, O_MAXPIX, O_MAXSIDE, O_RENDER,
+           O_DEVICE, O_MAXMEM };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},
         {"preset", required_argument, 0, O_PRESET},
@@ -244,6 +246,7 @@ int dt_cmd_detect(int argc, char **argv)
         {"max-side", required_argument, 0, O_MAXSIDE},
         {"render", required_argument, 0, O_RENDER},
         {"device", required_argument, 0, O_DEVICE},
+        {"max-model-memory", required_argument, 0, O_MAXMEM},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -294,6 +297,10 @@ int dt_cmd_detect(int argc, char **argv)
             if (!parse_int(optarg, 1, 1 << 30, &iv))
                 goto bad_value;
             lim.max_side = (int)iv;
+            break;
+        case O_MAXMEM:
+            if (!dt_cli_parse_memory("detect", optarg, &dopt.max_memory))
+                return 2;
             break;
         case 'h': usage(stdout); return 0;
         default:

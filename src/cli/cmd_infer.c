@@ -16,7 +16,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: detectd infer --model PATH [--input NAME=FILE.npy | --input FILE.npy]... --outdir DIR\n"
-            "                     [--threads N] [--reference] [--device cpu|cuda:N]\n"
+            "                     [--threads N] [--reference] [--device cpu|cuda:N] [--max-model-memory SIZE]\n"
             "Runs the graph on NumPy .npy inputs (C order; dtype must match the model input) and writes\n"
             "DIR/<output name>.npy for every graph output ('/' and ':' in names become '_').\n"
             "  --model PATH   ONNX file or TF.js model.json\n"
@@ -24,7 +24,8 @@ static void usage(FILE *f)
             "  --outdir DIR   created if missing\n"
             "  --threads N    engine threads (default 1)\n"
             "  --reference    use only the reference kernels (the oracle)\n"
-            "  --device D     cpu (default) or cuda:N where the build has CUDA\n");
+            "  --device D     cpu (default) or cuda:N where the build has CUDA\n"
+            DT_CLI_MAX_MODEL_MEMORY_HELP);
 }
 
 int dt_cmd_infer(int argc, char **argv)
@@ -33,6 +34,7 @@ int dt_cmd_infer(int argc, char **argv)
     const char *in_names[MAX_INPUTS];
     const char *in_files[MAX_INPUTS];
     int n_in = 0, threads = 1, reference = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -46,6 +48,9 @@ int dt_cmd_infer(int argc, char **argv)
             threads = atoi(argv[++i]);
         } else if (!strcmp(a, "--device") && i + 1 < argc) {
             device = argv[++i];
+        } else if (!strcmp(a, "--max-model-memory") && i + 1 < argc) {
+            if (!dt_cli_parse_memory("infer", argv[++i], &max_memory))
+                return 2;
         } else if (!strcmp(a, "--reference")) {
             reference = 1;
         } else if (!strcmp(a, "--input") && i + 1 < argc) {
@@ -122,7 +127,8 @@ int dt_cmd_infer(int argc, char **argv)
         }
     }
     dt_session_opts o = {.threads = threads, .max_batch = 1, .reference = reference,
-                         .n_input_shapes = n_model_in, .input_shapes = tensors, .device = device};
+                         .n_input_shapes = n_model_in, .input_shapes = tensors, .device = device,
+                         .max_memory = max_memory};
     if (dt_session_create(m, &o, &s, &st) != DT_OK)
         goto fail;
     if (dt_session_run(s, 1, tensors, &st) != DT_OK)

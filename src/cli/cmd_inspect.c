@@ -10,9 +10,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: detectd inspect --model PATH [--batch N] [--json] [--verbose]\n"
+    fprintf(f, "usage: detectd inspect --model PATH [--batch N] [--json] [--verbose] [--max-model-memory SIZE]\n"
                "Prints the model's inputs and outputs (-1 = symbolic dim), op counts before and after\n"
-               "optimisation, parameter count, MACs per image and the planned arena size.\n");
+               "optimisation, parameter count, MACs per image, and the session's memory: the planned\n"
+               "arena and folded constants for batch up to N, against the memory limit.\n"
+               DT_CLI_MAX_MODEL_MEMORY_HELP);
 }
 
 static void print_io(const char *kind, dt_io_info io, int json, int last)
@@ -30,6 +32,7 @@ int dt_cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0, batch = 1, verbose = 0;
+    size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -38,6 +41,9 @@ int dt_cmd_inspect(int argc, char **argv)
             path = argv[++i];
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             batch = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--max-model-memory") && i + 1 < argc) {
+            if (!dt_cli_parse_memory("inspect", argv[++i], &max_memory))
+                return 2;
         } else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
             verbose = 1;
         } else if (!strcmp(argv[i], "--json")) {
@@ -65,7 +71,7 @@ int dt_cmd_inspect(int argc, char **argv)
     int loaded_counts[DT_OP_COUNT_] = {0};
     for (int i = 0; i < g->n_nodes; i++)
         loaded_counts[g->nodes[i].op]++;
-    dt_session_opts o = {.threads = 1, .max_batch = batch};
+    dt_session_opts o = {.threads = 1, .max_batch = batch, .max_memory = max_memory};
     dt_plan_stats ps;
     int have_plan = dt_session_create(m, &o, &s, &st) == DT_OK && dt_session_stats(s, 1, &ps, &st) == DT_OK;
     if (json) {
@@ -91,9 +97,10 @@ int dt_cmd_inspect(int argc, char **argv)
                     printf("%s\"%s\":%d", first ? "" : ",", dt_op_name((dt_op)op), ps.op_counts[op]);
                     first = 0;
                 }
-            printf("},\"params\":%lld,\"macs\":%lld,\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"max_batch\":%d",
+            printf("},\"params\":%lld,\"macs\":%lld,\"weight_bytes\":%zu,\"arena_bytes\":%zu,\"max_batch\":%d,"
+                   "\"folded_const_bytes\":%zu,\"max_model_memory\":%zu",
                    (long long)ps.params, (long long)ps.macs, ps.weight_bytes, dt_session_arena_bytes(s),
-                   dt_session_max_batch(s));
+                   dt_session_max_batch(s), dt_session_const_bytes(s), dt_session_max_memory(s));
         } else {
             printf(",\"plan_error\":\"%s\"", st.msg);
         }
@@ -121,6 +128,9 @@ int dt_cmd_inspect(int argc, char **argv)
             printf("macs    %lld (%.3f GMAC per image)\n", (long long)ps.macs, ps.macs / 1e9);
             printf("arena   %zu bytes (%.2f MB) for batch up to %d\n", dt_session_arena_bytes(s),
                    dt_session_arena_bytes(s) / 1e6, dt_session_max_batch(s));
+            printf("memory  %.2f MB (arena + %.2f MB of folded constants), limit %.2f MB (--max-model-memory)\n",
+                   (dt_session_arena_bytes(s) + dt_session_const_bytes(s)) / 1e6, dt_session_const_bytes(s) / 1e6,
+                   dt_session_max_memory(s) / 1e6);
         } else {
             printf("plan    not available: %s\n", st.msg);
         }

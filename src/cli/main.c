@@ -3,6 +3,20 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "server/parse.h"
+
+int dt_cli_parse_memory(const char *cmd, const char *val, size_t *out)
+{
+    dt_status st;
+    int64_t v;
+    dt_status_clear(&st);
+    if (dt_parse_size(val, 1LL << 16, 1LL << 40, &v, &st) != DT_OK) {
+        fprintf(stderr, "detectd %s: --max-model-memory: %s\n", cmd, st.msg);
+        return 0;
+    }
+    *out = (size_t)v;
+    return 1;
+}
 
 static const struct {
     const char *name;

@@ -2,6 +2,7 @@
  * prepare kernels, run. */
 #include "engine/engine.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -43,6 +44,7 @@ typedef struct plan {
     dt_tensor *outputs;  /* views: arena or constants */
     int64_t macs, params;
     size_t weight_bytes;
+    size_t own_const_bytes; /* constants not shared with the model */
 } plan;
 
 struct dt_session {
@@ -53,6 +55,7 @@ struct dt_session {
     int n_plans;
     void *arena;
     size_t arena_bytes;
+    size_t const_bytes; /* sum of the plans' own_const_bytes */
     int last_batch;
     /* CUDA hook: the executor when the session runs on GPU cuda_dev (-1 = CPU) */
     int cuda_dev;
@@ -171,6 +174,55 @@ static dt_tensor value_tensor(const dt_graph *g, int vid, void *arena)
     if (!v->buf)
         t.data = v->offset >= 0 ? (char *)arena + v->offset : NULL;
     return t;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(const dt_buf *const *)a;
+    uintptr_t y = (uintptr_t)*(const dt_buf *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The model's constant blobs, sorted, so a plan can tell its own (folded,
+ * fused) constants from the weights it shares with the model. */
+static dt_code model_bufs(const dt_graph *g, const dt_buf ***out, int *n, dt_status *st)
+{
+    const dt_buf **b = dt_malloc(((size_t)g->n_values + 1) * sizeof *b);
+    if (!b)
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    int k = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].buf)
+            b[k++] = g->values[v].buf;
+    qsort(b, (size_t)k, sizeof *b, cmp_ptr);
+    *out = b;
+    *n = k;
+    return DT_OK;
+}
+
+static size_t own_const_bytes(const dt_graph *g, const dt_buf **shared, int n_shared)
+{
+    size_t total = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        const dt_buf *b = g->values[v].buf;
+        if (b && !bsearch(&b, shared, (size_t)n_shared, sizeof *shared, cmp_ptr))
+            total += b->size;
+    }
+    return total;
+}
+
+/* "1.62 GiB" / "93.0 MiB" / "512 bytes" */
+static const char *fmt_bytes(size_t n, char *buf, size_t cap)
+{
+    if (n >= (size_t)1 << 30)
+        snprintf(buf, cap, "%.2f GiB", (double)n / (double)(1 << 30));
+    else if (n >= (size_t)1 << 20)
+        snprintf(buf, cap, "%.1f MiB", (double)n / (double)(1 << 20));
+    else if (n >= (size_t)1 << 10)
+        snprintf(buf, cap, "%.1f KiB", (double)n / 1024.0);
+    else
+        snprintf(buf, cap, "%zu bytes", n);
+    return buf;
 }
 
 /* Build plan for batch b: clone, specialise, fuse, plan, select kernels. */
@@ -392,8 +444,15 @@ static dt_code session_create(const dt_model *m, const dt_session_opts *opts, in
         s->opts.threads = 1;
     if (s->opts.max_batch < 1)
         s->opts.max_batch = 1;
+    if (s->opts.max_memory == 0)
+        s->opts.max_memory = DT_SESSION_MAX_MEMORY_DEFAULT;
     int maxb = s->opts.max_batch;
-    dt_code rc = dt_pool_create(s->opts.threads, &s->pool, st);
+    const dt_buf **shared = NULL;
+    int n_shared = 0;
+    dt_code rc = model_bufs(m->graph, &shared, &n_shared, st);
+    if (rc != DT_OK)
+        goto fail;
+    rc = dt_pool_create(s->opts.threads, &s->pool, st);
     if (rc != DT_OK)
         goto fail;
     s->plans = dt_calloc((size_t)maxb, sizeof(plan));
@@ -401,12 +460,14 @@ static dt_code session_create(const dt_model *m, const dt_session_opts *opts, in
         rc = dt_fail(st, DT_ENOMEM, "out of memory creating session");
         goto fail;
     }
+    size_t act_max = 0;
     for (int b = 1; b <= maxb; b++) {
         dt_status bst;
         dt_status_clear(&bst);
-        rc = plan_build(s, b, &s->plans[b - 1], b == 1 ? st : &bst);
+        plan *p = &s->plans[b - 1];
+        rc = plan_build(s, b, p, b == 1 ? st : &bst);
         if (rc != DT_OK) {
-            plan_clear(&s->plans[b - 1]);
+            plan_clear(p);
             if (b == 1 || rc == DT_ENOMEM) {
                 if (b > 1)
                     *st = bst;
@@ -414,8 +475,32 @@ static dt_code session_create(const dt_model *m, const dt_session_opts *opts, in
             }
             break; /* the graph does not batch: serve batch 1 only */
         }
+        /* The memory limit, checked before the arena exists: the largest
+         * plan's arena plus every plan's own constants.  A larger batch
+         * that does not fit only lowers the session's max batch. */
+        p->own_const_bytes = own_const_bytes(p->g, shared, n_shared);
+        size_t act = p->scratch_offset + p->scratch_bytes;
+        size_t act_b = act > act_max ? act : act_max;
+        size_t need = act_b + s->const_bytes + p->own_const_bytes;
+        if (need > s->opts.max_memory) {
+            if (b > 1) {
+                plan_clear(p);
+                break;
+            }
+            char a[32], c[32], l[32], t[32];
+            rc = dt_fail(st, DT_ELIMIT,
+                         "model needs %s of memory at batch 1 (activations %s, folded constants %s), over the "
+                         "limit of %s (--max-model-memory)",
+                         fmt_bytes(need, t, sizeof t), fmt_bytes(act, a, sizeof a),
+                         fmt_bytes(p->own_const_bytes, c, sizeof c), fmt_bytes(s->opts.max_memory, l, sizeof l));
+            goto fail;
+        }
+        act_max = act_b;
+        s->const_bytes += p->own_const_bytes;
         s->n_plans = b;
     }
+    dt_free(shared);
+    shared = NULL;
     if (s->cuda_dev >= 0) {
         rc = session_cuda_shapes(s, st);
         if (rc != DT_OK)
@@ -456,6 +541,7 @@ check_batches:
     *out = s;
     return DT_OK;
 fail:
+    dt_free(shared);
     dt_session_free(s);
     return rc;
 }
@@ -570,6 +656,8 @@ const char *dt_session_output_name(const dt_session *s, int i)
 }
 
 size_t dt_session_arena_bytes(const dt_session *s) { return s->arena_bytes; }
+size_t dt_session_const_bytes(const dt_session *s) { return s->const_bytes; }
+size_t dt_session_max_memory(const dt_session *s) { return s->opts.max_memory; }
 
 dt_code dt_session_stats(const dt_session *s, int batch, dt_plan_stats *out, dt_status *st)
 {

@@ -65,7 +65,20 @@ typedef struct dt_session_opts {
      * runs on the CPU (reason logged on stderr); a build or machine without
      * CUDA fails the create with DT_EUNSUPPORTED. */
     const char *device;
+    /* Most bytes the session may hold: its arena (activations + scratch of
+     * the largest batch plan) plus the constants folded or fused for it.
+     * Checked after planning, before the arena is allocated: over it at
+     * batch 1 fails the create with DT_ELIMIT naming both numbers; at a
+     * larger batch the session stops at the largest batch that fits.
+     * 0 = DT_SESSION_MAX_MEMORY_DEFAULT. */
+    size_t max_memory;
 } dt_session_opts;
+
+/* Default session memory limit: 1 GiB.  The bundled detectors need 6-93 MB
+ * at batch 1 (FastestDet 6 MB, centernet 21 MB, yolox_nano 53 MB, nanodet
+ * 93 MB), so even eight of the largest fit; a model file asking for more is
+ * far more likely hostile or broken than real. */
+#define DT_SESSION_MAX_MEMORY_DEFAULT ((size_t)1 << 30)
 
 dt_code dt_session_create(const dt_model *m, const dt_session_opts *opts, dt_session **out, dt_status *st);
 void dt_session_free(dt_session *s);
@@ -91,6 +104,11 @@ const char *dt_session_output_name(const dt_session *s, int i);
 
 /* Bytes of the session arena (activations + scratch), known at create. */
 size_t dt_session_arena_bytes(const dt_session *s);
+/* Bytes of constants the session's plans hold beyond the model's own
+ * weights (folded shape arithmetic and anchor grids, fused weights). */
+size_t dt_session_const_bytes(const dt_session *s);
+/* The memory limit the session was created under (bytes). */
+size_t dt_session_max_memory(const dt_session *s);
 
 /* Statistics of the plan for a batch size (for inspect). */
 typedef struct dt_plan_stats {

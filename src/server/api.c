@@ -589,6 +589,8 @@ dt_code api_parse(req *r, dt_status *st)
         return dt_fail(st, DT_EINVAL, "empty inference request");
     json_error_t jerr;
     json_t *root = json_loadb((const char *)r->body, hl, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_out_of_memory)
+        return dt_fail(st, DT_ENOMEM, "out of memory parsing the inference request");
     if (!root)
         return dt_fail(st, DT_EINVAL, "inference request is not valid JSON: %s (line %d, column %d)", jerr.text,
                        jerr.line, jerr.column);

@@ -29,6 +29,7 @@ static dt_code be_load(void *self, dt_status *st)
     o.threads = b->threads;
     o.max_batch = b->cfg.max_batch > 0 ? b->cfg.max_batch : 1;
     o.device = b->cfg.device;
+    o.max_memory = b->cfg.max_model_memory > 0 ? (size_t)b->cfg.max_model_memory : 0;
     dt_code rc = dt_detector_load(&o, &b->det, st);
     if (rc == DT_OK && dt_detector_device_note(b->det)[0])
         dt_server_log("warn", "GPU requested (--device %s / MODEL_CONTEXT_GPU) but %s: running on the CPU",

@@ -41,6 +41,10 @@ static const opt g_opts[] = {
      "built-in model name or a path to a model file, manifest or directory"},
     {"models-dir", "DETECTD_MODELS_DIR", NULL, T_STR, OFF(models_dir), CAP(models_dir), 0, 0, "DIR",
      "where built-in model names are looked up (empty = ./models)"},
+    {"max-model-memory", "DETECTD_MAX_MODEL_MEMORY", NULL, T_SIZE, OFF(max_model_memory), 0, (double)(1LL << 16),
+     (double)(1LL << 40), "BYTES",
+     "most memory one worker's model session may plan (activations + folded constants); a model needing "
+     "more fails to load, a batch needing more lowers the max batch"},
     {"model-edge", "DETECTD_MODEL_EDGE", "MODEL_EDGE", T_INT, OFF(model_edge), 0, 0, 16384, "N",
      "accepted for compatibility and ignored: the input size comes from the model itself"},
     {"device", "DETECTD_DEVICE", "MODEL_CONTEXT_GPU", T_DEVICE, OFF(device), CAP(device), 0, 0, "cpu|cuda|cuda:N",
@@ -109,6 +113,7 @@ void dt_server_config_defaults(dt_server_config *c)
     c->drain_timeout_s = 30;
     c->access_log = 1;
     c->read_timeout_s = 60;
+    c->max_model_memory = 1LL << 30; /* DT_SESSION_MAX_MEMORY_DEFAULT */
 }
 
 /* Parse `val` for option `o` into the config; `src` names where it came

@@ -68,6 +68,7 @@ typedef struct dt_server_config {
     char model_dir[1024];    /* serve every *.detectd.json here, by name ("" = just --model) */
     int access_log;          /* one logfmt line per request on stderr */
     int read_timeout_s;      /* a request body must arrive within this (0 = no limit) */
+    int64_t max_model_memory; /* per worker: engine session memory limit; a model over it fails to load */
 } dt_server_config;
 
 void dt_server_config_defaults(dt_server_config *c);

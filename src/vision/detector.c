@@ -27,6 +27,7 @@ struct dt_detector {
     int threads, max_batch;
     char device[16];      /* as asked: "cpu", "cuda" or "cuda:N" */
     char device_note[DT_STATUS_MSG]; /* why a GPU asked for is not used */
+    size_t max_memory;
     int in_w, in_h;
     int shape_override;  /* model input has symbolic spatial dims: pass input_shapes */
     dt_tensor in_shape;  /* [1, 3, H, W] or [1, H, W, 3] */
@@ -219,6 +220,7 @@ dt_code dt_detector_load(const dt_detector_opts *opts, dt_detector **out, dt_sta
         }
         snprintf(d->device, sizeof d->device, "%s", opts->device && *opts->device ? opts->device : "cpu");
     }
+    d->max_memory = opts->max_memory;
     dt_code rc = resolve_manifest(opts, &d->m, st);
     if (rc != DT_OK) {
         dt_free(d);
@@ -340,6 +342,7 @@ dt_code dt_detect_ctx_create_ex(const dt_detector *d, int worker, dt_detect_ctx 
     so.threads = d->threads;
     so.max_batch = d->max_batch;
     so.device = device;
+    so.max_memory = d->max_memory;
     if (d->shape_override) {
         so.n_input_shapes = 1;
         so.input_shapes = &d->in_shape;

@@ -43,6 +43,8 @@ typedef struct dt_detector_opts {
     int max_batch;          /* 0 = 1 */
     const char *device;     /* "cpu" (NULL), "cuda" (contexts spread over the GPUs) or "cuda:N";
                              * without a usable GPU contexts run on the CPU: see dt_detector_device_note */
+    size_t max_memory;      /* per context: engine session memory limit (0 = DT_SESSION_MAX_MEMORY_DEFAULT);
+                             * a batch over it lowers the context's max batch, batch 1 over it fails */
 } dt_detector_opts;
 
 dt_code dt_detector_load(const dt_detector_opts *opts, dt_detector **out, dt_status *st);

@@ -32,8 +32,37 @@ static dt_code png_check_structure(const uint8_t *b, size_t len, dt_status *st)
     }
 }
 
+/* libspng reports a failed allocation inside zlib (inflate's window) as
+ * SPNG_EIDAT_STREAM, "corrupt", and its allocator callbacks carry no user
+ * pointer: so the callbacks note a failure in this per-thread flag, which
+ * each decode clears first and consults when an error comes back. */
+static _Thread_local int tl_png_oom;
+
+static void *png_malloc(size_t n)
+{
+    void *p = dt_malloc(n);
+    tl_png_oom |= !p;
+    return p;
+}
+
+static void *png_realloc(void *q, size_t n)
+{
+    void *p = dt_realloc(q, n);
+    tl_png_oom |= !p;
+    return p;
+}
+
+static void *png_calloc(size_t c, size_t n)
+{
+    void *p = dt_calloc(c, n);
+    tl_png_oom |= !p;
+    return p;
+}
+
 static dt_code spng_code(int err)
 {
+    if (tl_png_oom)
+        return DT_ENOMEM;
     switch (err) {
     case SPNG_EMEM:
     case SPNG_EZLIB_INIT: return DT_ENOMEM;
@@ -49,7 +78,8 @@ dt_code dt_image_decode_png(const uint8_t *b, size_t len, const dt_image_limits 
                             dt_image *out, dt_image_info *info, dt_status *st)
 {
     dt_image_limits l = dt_image_limits_resolve(lim);
-    struct spng_alloc al = {dt_malloc, dt_realloc, dt_calloc, dt_free};
+    struct spng_alloc al = {png_malloc, png_realloc, png_calloc, dt_free};
+    tl_png_oom = 0;
     spng_ctx *ctx = spng_ctx_new2(&al, 0);
     if (!ctx)
         return dt_fail(st, DT_ENOMEM, "PNG: out of memory");

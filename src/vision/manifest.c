@@ -623,7 +623,8 @@ dt_code dt_manifest_load(const char *path, const char *preset, dt_manifest *m, d
         if (!f)
             return dt_fail(st, DT_ENOTFOUND, "manifest %s: cannot open", path);
         fclose(f);
-        return dt_fail(st, DT_EINVAL, "manifest %s: line %d: %s", path, je.line, je.text);
+        return dt_fail(st, json_error_code(&je) == json_error_out_of_memory ? DT_ENOMEM : DT_EINVAL,
+                       "manifest %s: line %d: %s", path, je.line, je.text);
     }
     dt_code rc = parse_root(root, path, preset, m, st);
     json_decref(root);

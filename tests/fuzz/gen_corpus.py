@@ -118,6 +118,11 @@ def gen_onnx(out, npy_dir, limit=400):
                                   [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [t])
             m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
             put(d, name, m.SerializeToString())
+        # model bombs: huge constant shapes, declared inputs, overflowing dims
+        sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+        import hostile_models
+        for name, (data, _) in sorted(hostile_models.models().items()):
+            put(d, "bomb_" + name, data)
     except ImportError:
         pass
 

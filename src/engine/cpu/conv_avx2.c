@@ -72,6 +72,7 @@ static inline void copy_s2(float *dst, const float *src, int64_t n)
         dst[j] = src[2 * j];
 }
 
-static inline vf vload_s2(const float *p) { return vload_s2m(p, 0, 8); }
+/* Part of the conv_kern.h interface, unused by the current kernels. */
+__attribute__((unused)) static inline vf vload_s2(const float *p) { return vload_s2m(p, 0, 8); }
 
 #include "engine/cpu/conv_kern.h"

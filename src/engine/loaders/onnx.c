@@ -37,10 +37,15 @@ typedef struct loader {
 
 /* ---- protobuf-c allocator --------------------------------------------------- */
 
+/* unpack returns NULL both for bad bytes and for a failed allocation: the
+ * allocator_data (an int) records the latter so it is reported as out of
+ * memory, not as a corrupt model. */
 static void *pb_alloc(void *ud, size_t n)
 {
-    (void)ud;
-    return dt_malloc(n);
+    void *p = dt_malloc(n);
+    if (!p && ud)
+        *(int *)ud = 1;
+    return p;
 }
 
 static void pb_free(void *ud, void *p)
@@ -815,11 +820,13 @@ dt_code dt_load_onnx_buffer(const void *data, size_t len, const char *base_dir, 
     *out = NULL;
     if (!data && len)
         return dt_fail(st, DT_EINVAL, "no model data");
-    ProtobufCAllocator pa = {pb_alloc, pb_free, NULL};
+    int oom = 0;
+    ProtobufCAllocator pa = {pb_alloc, pb_free, &oom};
     Onnx__ModelProto *m = onnx__model_proto__unpack(&pa, len, data);
+    if (!m && oom)
+        return dt_fail(st, DT_ENOMEM, "out of memory decoding the ONNX model (%zu bytes)", len);
     if (!m)
-        return dt_fail(st, DT_ECORRUPT, "not a valid ONNX model (protobuf decoding failed: corrupt, truncated or "
-                                        "out of memory)");
+        return dt_fail(st, DT_ECORRUPT, "not a valid ONNX model (protobuf decoding failed: corrupt or truncated)");
     loader L = {.g = dt_graph_create(), .base_dir = base_dir, .st = st};
     dt_code rc;
     if (!L.g)

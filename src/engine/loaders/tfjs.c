@@ -569,6 +569,27 @@ static dt_code tr_binary(tctx *c, const int *in, int n_in, dt_op op)
     return DT_OK;
 }
 
+/* Div / RealDiv: TF.js divides int32 tensors with floorDiv (rounding to
+ * -inf: -7 / 2 = -4), ONNX Div truncates (-3).  With the element type known
+ * here (the node's T attribute, which converted models carry, or the
+ * dividend's) an integer division becomes FloorDiv; otherwise the Div is
+ * marked int_floor, which the reference kernel honours for integers. */
+static dt_code tr_div(tctx *c, const int *in, int n_in, dt_op op)
+{
+    TRY(need(c, n_in, 2));
+    dt_dtype t = attr_type(c, "T");
+    if (t == DT_UNDEF && in[0] >= 0)
+        t = c->g->values[in[0]].dtype;
+    if (t == DT_I32 || t == DT_I64)
+        return tr_binary(c, in, n_in, DT_OP_FloorDiv);
+    int o = out_val(c, 0), nd;
+    TRYV(o);
+    TRYV(emit(c, op, "op", 2, in, o, &nd));
+    if (t == DT_UNDEF)
+        TRY(dt_node_set_int(c->g, nd, "int_floor", 1, c->st));
+    return DT_OK;
+}
+
 static dt_code tr_act(tctx *c, const int *in, int n_in, dt_op op)
 {
     (void)op;
@@ -1534,8 +1555,8 @@ static const tr_entry TR[] = {
     {"BiasAdd", tr_bias_add, DT_OP_Add},
     {"Sub", tr_binary, DT_OP_Sub},
     {"Mul", tr_binary, DT_OP_Mul},
-    {"RealDiv", tr_binary, DT_OP_Div},
-    {"Div", tr_binary, DT_OP_Div},
+    {"RealDiv", tr_div, DT_OP_Div},
+    {"Div", tr_div, DT_OP_Div},
     {"FloorDiv", tr_binary, DT_OP_FloorDiv},
     {"FloorMod", tr_binary, DT_OP_Mod},
     {"Mod", tr_binary, DT_OP_Mod},
@@ -2135,7 +2156,8 @@ static json_t *parse_json(const char *text, size_t len, dt_status *st)
     json_error_t err;
     json_t *root = json_loadb(text, len, 0, &err);
     if (!root) {
-        dt_fail(st, DT_ECORRUPT, "model.json: %s (line %d, column %d)", err.text, err.line, err.column);
+        dt_fail(st, json_error_code(&err) == json_error_out_of_memory ? DT_ENOMEM : DT_ECORRUPT,
+                "model.json: %s (line %d, column %d)", err.text, err.line, err.column);
         return NULL;
     }
     if (!json_is_object(root)) {

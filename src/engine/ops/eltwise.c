@@ -1051,7 +1051,9 @@ static dt_code k_binary(const dt_node *n, const dt_tensor *const *in, int n_in, 
         if (!in[k])
             return dt_fail(st, DT_EINVAL, "node '%s' (%s): input %d missing", n->name, opn(n), k);
     dt_dtype t = in[0]->dtype;
-    row_fn fn = binary_fn(n->op, t, n_in > 1 ? in[1]->dtype : t, (int)dt_attr_int(n, "fmod", 0));
+    /* int_floor (TF.js Div of unknown type at load): integers floor-divide */
+    dt_op op = n->op == DT_OP_Div && t != DT_F32 && dt_attr_int(n, "int_floor", 0) ? DT_OP_FloorDiv : n->op;
+    row_fn fn = binary_fn(op, t, n_in > 1 ? in[1]->dtype : t, (int)dt_attr_int(n, "fmod", 0));
     if (!fn)
         return dt_fail(st, DT_EUNSUPPORTED, "node '%s' (%s): dtype %s not supported", n->name, opn(n),
                        dt_dtype_name(t));

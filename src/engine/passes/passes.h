@@ -12,11 +12,18 @@
 #include "base/status.h"
 #include "engine/graph.h"
 
+/* Largest tensor any pass accepts: no real model comes near it, and it keeps
+ * the planner's size arithmetic far from overflow. */
+#define DT_TENSOR_BYTES_MAX ((size_t)1 << 48)
+
 /* Give every graph input the concrete shape in `shapes` (by position; NULL
  * entries keep the declared shape, which must then be fully known), run
  * shape inference over all nodes, and fold every node whose inputs are all
- * constant (and Shape/Size of known shapes) into constants.  Fails naming
- * the node on an unsupported op or a shape error. */
+ * constant (and Shape/Size of known shapes) into constants.  Folding
+ * materialises at most max(16 MiB, the graph's constant bytes) in all: the
+ * nodes past that budget stay and run at inference time.  Fails naming the
+ * node on an unsupported op, a shape error, or (DT_ELIMIT) a tensor whose
+ * element count or byte size overflows / exceeds DT_TENSOR_BYTES_MAX. */
 dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, dt_status *st);
 
 /* Remove nodes whose outputs nothing live uses, then compact. */

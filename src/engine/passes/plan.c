@@ -116,6 +116,14 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
             return dt_fail(st, DT_ESHAPE, "tensor '%s' has no known size at planning", val->name);
         }
         size_t sz = dt_tensor_nbytes(&t);
+        if ((ne > 0 && sz == 0) || sz > DT_TENSOR_BYTES_MAX) {
+            char sh[96];
+            dt_free(first);
+            dt_free(last);
+            dt_free(items);
+            return dt_fail(st, DT_ELIMIT, "tensor '%s' of shape %s is too large to plan", val->name,
+                           dt_shape_str(t.ndim, t.dims, sh, sizeof sh));
+        }
         items[ni].vid = v;
         items[ni].size = (sz + ALIGN - 1) / ALIGN * ALIGN;
         if (items[ni].size == 0)
@@ -143,6 +151,13 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
             if (!moved)
                 break;
         }
+        if (off > DT_TENSOR_BYTES_MAX * 4 - items[i].size) {
+            dt_free(first);
+            dt_free(last);
+            dt_free(items);
+            return dt_fail(st, DT_ELIMIT, "activations need more than %llu bytes",
+                           (unsigned long long)(DT_TENSOR_BYTES_MAX * 4));
+        }
         g->values[items[i].vid].offset = (int64_t)off;
         if (off + items[i].size > total)
             total = off + items[i].size;
@@ -152,6 +167,12 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
             g->values[v].offset = g->values[root_of(g, v)].offset;
     *arena_bytes = total;
     *scratch_offset = (total + ALIGN - 1) / ALIGN * ALIGN;
+    if (max_scratch > DT_TENSOR_BYTES_MAX) {
+        dt_free(first);
+        dt_free(last);
+        dt_free(items);
+        return dt_fail(st, DT_ELIMIT, "a kernel asks for %zu bytes of scratch", max_scratch);
+    }
     *scratch_bytes = (max_scratch + ALIGN - 1) / ALIGN * ALIGN;
     dt_free(first);
     dt_free(last);

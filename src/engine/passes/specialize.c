@@ -10,9 +10,40 @@
 #include "engine/ops.h"
 #include "engine/passes/passes.h"
 
+/* A model file is untrusted input: a 169-byte ConstantOfShape can ask for
+ * gigabytes.  Folding therefore materialises at most this many bytes in all
+ * (or the model's own weight bytes, if larger); nodes past the budget stay
+ * in the graph and run at inference time, where the session's memory limit
+ * (dt_session_opts.max_memory) sees them in the arena plan. */
+#define FOLD_BUDGET_MIN ((size_t)16 << 20)
+
+/* Bytes of one output of n once inference has run, or an error naming the
+ * node when its shape overflows (dims like 2^40 x 2^40) or exceeds
+ * DT_TENSOR_BYTES_MAX.  *bytes = 0 while the shape is still unknown. */
+static dt_code out_bytes(const dt_value *v, const dt_node *n, size_t *bytes, dt_status *st)
+{
+    *bytes = 0;
+    if (v->ndim < 0)
+        return DT_OK;
+    for (int d = 0; d < v->ndim; d++)
+        if (v->dims[d] < 0)
+            return DT_OK;
+    int64_t ne = dt_shape_numel(v->ndim, v->dims);
+    size_t es = dt_dtype_size(v->dtype);
+    if (ne < 0 || (es && (uint64_t)ne > DT_TENSOR_BYTES_MAX / es)) {
+        char sh[96];
+        return dt_fail(st, DT_ELIMIT, "node '%s' (%s): output '%s' of shape %s is too large (over %llu bytes)",
+                       n->name, dt_op_name(n->op), v->name, dt_shape_str(v->ndim, v->dims, sh, sizeof sh),
+                       (unsigned long long)DT_TENSOR_BYTES_MAX);
+    }
+    *bytes = (size_t)ne * (es ? es : 1);
+    return DT_OK;
+}
+
 /* Fold a node whose inputs are all constant by running its reference
- * kernel once. */
-static dt_code fold_node(dt_graph *g, dt_node *n, const dt_opdef *def, dt_status *st)
+ * kernel once, unless its outputs (and scratch) would take *budget past
+ * its end: then the node is left to run at inference time. */
+static dt_code fold_node(dt_graph *g, dt_node *n, const dt_opdef *def, size_t *budget, dt_status *st)
 {
     dt_tensor in_t[64], out_t[16];
     const dt_tensor *in_p[64];
@@ -20,6 +51,18 @@ static dt_code fold_node(dt_graph *g, dt_node *n, const dt_opdef *def, dt_status
     dt_buf *bufs[16] = {0};
     if (n->n_in > 64 || n->n_out > 16)
         return DT_OK; /* not worth folding: leave it to run time */
+    size_t want = n->scratch_bytes;
+    for (int i = 0; i < n->n_out; i++) {
+        size_t nb;
+        dt_code rc = out_bytes(&g->values[n->out[i]], n, &nb, st);
+        if (rc != DT_OK)
+            return rc;
+        if (nb > *budget || want > *budget - nb)
+            return DT_OK; /* over the folding budget: run time */
+        want += nb;
+    }
+    if (want > *budget)
+        return DT_OK;
     for (int i = 0; i < n->n_in; i++) {
         dt_value *v = dt_node_in(g, n, i);
         if (!v) {
@@ -70,6 +113,7 @@ static dt_code fold_node(dt_graph *g, dt_node *n, const dt_opdef *def, dt_status
         v->producer = -1;
     }
     n->dead = 1;
+    *budget -= want;
 done:
     for (int i = 0; i < n->n_out; i++)
         dt_buf_unref(bufs[i]);
@@ -124,6 +168,12 @@ static dt_code fold_shape(dt_graph *g, dt_node *n, dt_status *st)
 
 dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, dt_status *st)
 {
+    size_t budget = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].buf && g->values[v].buf->size <= DT_TENSOR_BYTES_MAX - budget)
+            budget += g->values[v].buf->size;
+    if (budget < FOLD_BUDGET_MIN)
+        budget = FOLD_BUDGET_MIN;
     for (int i = 0; i < g->n_inputs; i++) {
         dt_value *v = &g->values[g->inputs[i]];
         if (i < n_shapes && shapes && shapes[i].ndim > 0) {
@@ -140,10 +190,20 @@ dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, d
                 }
             dt_value_set(v, v->dtype, s->ndim, s->dims);
         }
-        if (v->ndim < 0 || dt_shape_numel(v->ndim, v->dims) < 0) {
+        int known = v->ndim >= 0;
+        for (int d = 0; known && d < v->ndim; d++)
+            known = v->dims[d] >= 0;
+        if (!known) {
             char a[96];
             return dt_fail(st, DT_ESHAPE, "input '%s' has unknown dims %s: give a concrete shape", v->name,
                            dt_shape_str(v->ndim < 0 ? 0 : v->ndim, v->dims, a, sizeof a));
+        }
+        int64_t ne = dt_shape_numel(v->ndim, v->dims);
+        size_t es = dt_dtype_size(v->dtype);
+        if (ne < 0 || (es && (uint64_t)ne > DT_TENSOR_BYTES_MAX / es)) {
+            char a[96];
+            return dt_fail(st, DT_ELIMIT, "input '%s' of shape %s is too large (over %llu bytes)", v->name,
+                           dt_shape_str(v->ndim, v->dims, a, sizeof a), (unsigned long long)DT_TENSOR_BYTES_MAX);
         }
     }
     for (int i = 0; i < g->n_nodes; i++) {
@@ -164,6 +224,12 @@ dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, d
         dt_code rc = def->infer(g, n, st);
         if (rc != DT_OK)
             return rc;
+        for (int k = 0; k < n->n_out; k++) {
+            size_t nb;
+            dt_value *v = dt_node_out(g, n, k);
+            if (v && (rc = out_bytes(v, n, &nb, st)) != DT_OK)
+                return rc;
+        }
         int all_const = 1, any_in = 0;
         for (int k = 0; k < n->n_in; k++) {
             dt_value *v = dt_node_in(g, n, k);
@@ -178,7 +244,7 @@ dt_code dt_pass_specialize(dt_graph *g, int n_shapes, const dt_tensor *shapes, d
         } else if (all_const && any_in) {
             /* A graph output produced from constants only still folds: the
              * session serves it straight from the constant. */
-            rc = fold_node(g, n, def, st);
+            rc = fold_node(g, n, def, &budget, st);
         }
         if (rc != DT_OK)
             return rc;
