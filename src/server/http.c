@@ -235,9 +235,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     /* libmicrohttpd decodes the path: an encoded '/' would split a model
      * name into path segments, so it never reaches the router. */
     size_t pl = uri ? (q ? (size_t)(q - uri) : strlen(uri)) : 0;
-    for (size_t i = 0; i + 2 < pl; i++)
+    for (size_t i = 0; i + 2 < pl; i++) {
         if (uri[i] == '%' && uri[i + 1] == '2' && (uri[i + 2] == 'f' || uri[i + 2] == 'F'))
             r->bad_path = 1;
+        /* A decoded NUL would cut the path short ("/models/m/load%00.x"
+         * routes as "/models/m/load"): refuse it outright. */
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            r->bad_path = 1;
+    }
     if (q && q[1])
         r->query = dt_strdup(q + 1); /* NULL on OOM: answered as 503 later */
     if (q && q[1] && !r->query)
@@ -1057,10 +1062,38 @@ static enum MHD_Result handle_body_done(dt_server *s, req *r)
 
 /* ---- the access handler ---------------------------------------------------------- */
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && !strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without a Host header, or any request
+ * with more than one, must be answered 400. */
+static int host_ok(struct MHD_Connection *conn, const char *version)
+{
+    int n = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &n);
+    if (n > 1)
+        return 0;
+    return n == 1 || !version || strcmp(version, MHD_HTTP_VERSION_1_1) != 0;
+}
+
+/* Whether the request announces a body (Content-Length > 0 or chunked). */
+static int has_body(struct MHD_Connection *conn)
+{
+    if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return 1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl && strcmp(cl, "0") != 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     dt_server *s = cls;
     req *r = *con_cls;
     if (!r) { /* on_uri ran out of memory */
@@ -1072,18 +1105,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     switch (r->phase) {
     case PH_NEW: {
+        /* Without a body, answer on the second call, when libmicrohttpd
+         * knows the request is complete: a response queued on the first
+         * call is an "early" one and closes the connection (no keep-alive
+         * for GETs). */
+        if (!r->deferred && !has_body(conn)) {
+            r->deferred = 1;
+            return MHD_YES;
+        }
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         assign_id(s, r);
         r->route = match_route(s, url, r);
         set_api(r);
         int post = route_is_post(r->route);
+        if (!host_ok(conn, version))
+            return respond_status(r, 400, "bad request: HTTP/1.1 needs exactly one Host header");
         if (r->bad_path)
-            return respond_error(r, DT_EINVAL, "invalid path: an encoded '/' (%2F) never names a model or a route");
+            return respond_error(r, DT_EINVAL,
+                                 "invalid path: an encoded '/' (%2F) or NUL (%00) never names a model or a route");
         if (r->route == R_NONE) {
             char msg[LOG_PATH_MAX + 32];
             snprintf(msg, sizeof msg, "no route %s", r->path);
             return respond_error(r, DT_ENOTFOUND, msg);
+        }
+        if (r->model_name[0] && !model_name_ok(r->model_name)) {
+            /* Before the method: "/v2/models/../infer" is a bad name, not a wrong method. */
+            enum MHD_Result answered = MHD_YES;
+            route_slot(s, r, &answered);
+            return answered;
         }
         if (post && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return respond_405(r, "POST");
@@ -1091,7 +1141,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return respond_405(r, "GET, HEAD");
         if (!post)
             return handle_get(s, r);
-        return handle_post_headers(s, r);
+        enum MHD_Result res = handle_post_headers(s, r);
+        if (res == MHD_YES && r->deferred && r->phase == PH_BODY)
+            return handle_body_done(s, r); /* an empty body, already complete */
+        return res;
     }
     case PH_BODY:
     case PH_DISCARD:

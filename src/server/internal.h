@@ -75,7 +75,8 @@ typedef struct req {
     char path[LOG_PATH_MAX + 1];
     char media[64];       /* request media type, for dispatch and the log */
     char *query;          /* raw query string (after '?'), or NULL */
-    int bad_path;         /* the raw path holds an encoded '/' */
+    int bad_path;         /* the raw path holds an encoded '/' or NUL */
+    int deferred;         /* no body: handled on libmicrohttpd's second call */
     char model_name[MODEL_NAME_MAX + 1]; /* from the path or ?model= ("" = default) */
     char version[16];     /* v2 /versions/{v} */
     double t0;            /* request line seen */
