@@ -81,6 +81,8 @@ int dt_cmd_serve(int argc, char **argv)
             dt_server_log("info", "SIGHUP received: reloading every model");
             if (dt_server_reload(srv, NULL, &st) != DT_OK)
                 dt_server_log("warn", "reload not started: %s", st.msg);
+            if (dt_server_reload_keys(srv, &st) != DT_OK)
+                dt_server_log("error", "API keys not reloaded, the previous keys stay: %s", st.msg);
             continue;
         }
         if (sig == SIGINT || sig == SIGTERM) {
