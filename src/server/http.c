@@ -306,10 +306,11 @@ static void assign_id(dt_server *s, req *r)
 
 static const char OOM_BODY[] = "{\"error\":\"out of memory\"}";
 
-/* Queue `body` (taken; NULL means we ran out of memory making it). */
+/* The one 401 answer, for a missing key and a wrong one alike. */
 static const char UNAUTHORIZED_MSG[] =
     "unauthorized: send a valid API key (Authorization: Bearer KEY or X-API-Key: KEY)";
 
+/* Queue `body` (taken; NULL means we ran out of memory making it). */
 static enum MHD_Result respond(req *r, int status, char *body, size_t len, const char *allow)
 {
     dt_server *s = r->srv;
@@ -1509,8 +1510,9 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     dt_server_log("info", "listening on %s://%s:%d (POST %s, /v1/detect, /v2/models/*/infer, /v1/vision/detection); "
                           "%d model(s), default %s; %d worker(s) x %s thread(s) per model, %d prep thread(s), "
                           "max batch %d, queue %d, request timeout %d ms",
-                  s->tls_cert_pem ? "https" : "http", cfg->host, s->port, cfg->entry_point, s->n_slots, s->slots[s->def].name, s->cfg.workers, thr,
-                  s->cfg.prep_threads, s->cfg.max_batch, s->cfg.queue_size, s->cfg.request_timeout_ms);
+                  s->tls_cert_pem ? "https" : "http", cfg->host, s->port, cfg->entry_point, s->n_slots,
+                  s->slots[s->def].name, s->cfg.workers, thr, s->cfg.prep_threads, s->cfg.max_batch, s->cfg.queue_size,
+                  s->cfg.request_timeout_ms);
     c = sched_start(s, st);
     if (c != DT_OK)
         goto fail;
