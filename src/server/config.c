@@ -85,6 +85,13 @@ static const opt g_opts[] = {
      "serve every DIR/NAME.detectd.json as model NAME (--model names the default)"},
     {"access-log", "DETECTD_ACCESS_LOG", NULL, T_BOOL, OFF(access_log), 0, 0, 0, "BOOL",
      "one logfmt line per request on stderr"},
+    {"api-key-file", "DETECTD_API_KEY_FILE", NULL, T_STR, OFF(api_key_file), CAP(api_key_file), 0, 0, "PATH",
+     "require an API key (Authorization: Bearer KEY or X-API-Key: KEY) on every route but /, /health and "
+     "/v2/health/*; PATH holds one key per line ('#' comments); re-read on SIGHUP"},
+    {"tls-cert", "DETECTD_TLS_CERT", NULL, T_STR, OFF(tls_cert), CAP(tls_cert), 0, 0, "PATH",
+     "serve HTTPS (TLS 1.2+) with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", "DETECTD_TLS_KEY", NULL, T_STR, OFF(tls_key), CAP(tls_key), 0, 0, "PATH",
+     "the PEM private key of --tls-cert"},
 };
 #define N_OPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -264,6 +271,8 @@ dt_code dt_server_config_check(const dt_server_config *c, dt_status *st)
         return dt_fail(st, DT_EINVAL, "empty model");
     if (c->model_dir[0] && strlen(c->model_dir) > 900)
         return dt_fail(st, DT_EINVAL, "model directory path too long");
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        return dt_fail(st, DT_EINVAL, "--tls-cert and --tls-key go together: give both (HTTPS) or neither (HTTP)");
     if (c->max_inflight_bytes < c->max_body_bytes)
         return dt_fail(st, DT_EINVAL, "max-inflight-bytes (%lld) is below max-body-bytes (%lld)",
                        (long long)c->max_inflight_bytes, (long long)c->max_body_bytes);
@@ -324,6 +333,15 @@ void dt_server_config_usage(FILE *f)
                "  POST /v1/models/NAME/reload, /v2/repository/models/NAME/load   reload from disk\n"
                "  GET  /health, /v1/models, /metrics (Prometheus)\n"
                "  GET  /                  the web page (pick a photo, see the boxes)\n\n"
+               "security:\n"
+               "  API keys (api-key-file): every route needs a key except GET / (the page: it asks for\n"
+               "                          the key and keeps it in the tab's sessionStorage), /health,\n"
+               "                          /v2/health/live and /v2/health/ready (probes).  Missing or wrong\n"
+               "                          key -> 401 + WWW-Authenticate: Bearer (detectd_auth_failures_total).\n"
+               "                          DeepStack clients may send the key as the form field api_key.\n"
+               "  HTTPS (tls-cert, tls-key): TLS 1.2/1.3 only on the port (no plain HTTP beside it).\n"
+               "  Keys, query strings and bodies never go to the log.\n\n"
                "SIGINT/SIGTERM: stop accepting, finish in-flight requests (--drain-timeout-s), exit 0.\n"
-               "SIGHUP: reload every model from disk; a model that fails to load keeps serving.\n");
+               "SIGHUP: reload every model from disk (a model that fails to load keeps serving) and\n"
+               "        re-read --api-key-file (a bad file keeps the previous keys).\n");
 }

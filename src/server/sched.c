@@ -1050,6 +1050,9 @@ void metrics_render(dt_server *s, dt_jsonw *w)
                 snprintf(lab, sizeof lab, "route=\"%s\",code=\"%d\"", route_name(r), c * 100 + k);
                 dt_metric_sample(w, "detectd_requests_total", lab, (double)v);
             }
+    dt_metric_family(w, "detectd_auth_failures_total", "counter",
+                     "Requests answered 401: no API key or a wrong one (--api-key-file).");
+    dt_metric_sample(w, "detectd_auth_failures_total", "", (double)atomic_load(&s->auth_failures));
     dt_metric_family(w, "detectd_request_duration_seconds", "histogram",
                      "Time from the request line to the end of the answer, by route.");
     for (int r = 0; r < R_COUNT; r++) {
