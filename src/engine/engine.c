@@ -233,7 +233,8 @@ static dt_code plan_build(const dt_session *s, int b, plan *p, dt_status *st)
         e->macs = node_macs(g, &g->nodes[i]);
         p->macs += e->macs;
     }
-    rc = dt_pass_plan(g, &p->arena_bytes, &p->scratch_offset, &p->scratch_bytes, st);
+    rc = dt_pass_plan_ex(g, s->cuda_dev < 0 ? DT_PLAN_CONCAT_INPLACE : 0, &p->arena_bytes, &p->scratch_offset,
+                         &p->scratch_bytes, st);
     if (rc != DT_OK)
         return rc;
     for (int v = 0; v < g->n_values; v++)

@@ -72,6 +72,41 @@ for tag, shapes, axis in CONCAT:
 one("ten_concat_const_mix", "Concat", ["x", "c", "z"], inputs={"x": rand(2, 3, 5), "z": rand(2, 1, 5)},
     inits={"c": rand(2, 4, 5)}, opset=13, axis=1)
 
+# Concats the CPU planner writes in place (computed inputs placed inside the output, see
+# dt_pass_plan_ex): duplicates, views, nested concats, an input read again after the concat
+# or used by two concats, a graph-output input, unaligned offsets, batch 2 (not contiguous).
+def concat_net(name, x, body, outputs, inits=None):
+    case("ten_concat_inplace_" + name, [make_node(*n[:3], **(n[3] if len(n) > 3 else {})) for n in body],
+         inputs={"x": x}, outputs=outputs, initializers=inits, opset=13)
+
+
+concat_net("basic", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                        ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])], ["y"])
+concat_net("dup", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                      ("Concat", ["a", "b", "a"], ["y"], {"axis": 1})], ["y"])
+concat_net("nested_reuse", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]), ("Tanh", ["x"], ["e"]),
+            ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Concat", ["e", "c"], ["d"], {"axis": 1}),
+            ("Add", ["a", "b"], ["z"]), ("Sigmoid", ["d"], ["y"])], ["y", "z"])
+concat_net("two_concats", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]), ("Concat", ["a", "b"], ["y1"], {"axis": 1}),
+            ("Concat", ["b", "a"], ["y2"], {"axis": 1})], ["y1", "y2"])
+concat_net("view", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Reshape", ["a", "s"], ["r"]), ("Neg", ["x"], ["b"]),
+            ("Concat", ["r", "b", "r"], ["c"], {"axis": 1}), ("Reshape", ["c", "s2"], ["y"]),
+            ("Add", ["a", "r"], ["z"])], ["y", "z"], inits={"s": i64(1, 16, 8, 8), "s2": i64(1, -1)})
+concat_net("output_input", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                               ("Concat", ["a", "b"], ["y"], {"axis": 1})], ["a", "y"])
+concat_net("unaligned", rand(1, 3, 5, 7), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                           ("Concat", ["a", "b", "a", "b"], ["c"], {"axis": 1}),
+                                           ("Sigmoid", ["c"], ["y"])], ["y"])
+concat_net("axis2", rand(1, 1, 4, 16), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                        ("Concat", ["a", "b"], ["c"], {"axis": 2}), ("Sigmoid", ["c"], ["y"])],
+           ["y"])
+concat_net("batch2", rand(2, 16, 4, 4), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                         ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])],
+           ["y"])
+
 # ---- Split -----------------------------------------------------------------------------------
 
 xs = rand(2, 9, 4, 5)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "engine/ops/op_util.h"
 #include "engine/passes/passes.h"
 
 #define ALIGN 64
@@ -41,8 +42,84 @@ static int root_of(const dt_graph *g, int v)
     return v;
 }
 
+/* Byte offset of v inside its root's memory. */
+static int64_t off_in_root(const dt_graph *g, int v)
+{
+    int64_t off = 0;
+    while (g->values[v].alias >= 0) {
+        off += g->values[v].alias_off;
+        v = g->values[v].alias;
+    }
+    return off;
+}
+
+static int64_t value_bytes(const dt_value *v)
+{
+    dt_tensor t = dt_value_view(v);
+    int64_t ne = dt_tensor_numel(&t);
+    return ne < 0 ? -1 : ne * (int64_t)dt_dtype_size(v->dtype);
+}
+
+/* Place the inputs of contiguous Concats inside their output.  An input
+ * qualifies when it is an activation (no constant, graph input or output on
+ * its alias chain), it is its whole root buffer (a plain value, or a view of
+ * one), that root is not already placed elsewhere nor part of this output
+ * (an input given twice, a view of another input), and its offset keeps the
+ * 64-byte alignment every buffer has.  The root then lives inside the output
+ * from its first write: whatever reads it reads the output's memory, which
+ * nothing writes again after the Concat. */
+static void plan_concat_inplace(dt_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const dt_node *n = &g->nodes[i];
+        if (n->op != DT_OP_Concat || n->n_out != 1 || n->out[0] < 0 || n->n_in < 1)
+            continue;
+        const dt_value *y = &g->values[n->out[0]];
+        if (y->buf || y->is_input || y->ndim < 1 || value_bytes(y) <= 0)
+            continue;
+        const dt_attr *a = dt_node_attr(n, "axis");
+        int axis = dt_norm_axis(a ? a->i : 1, y->ndim);
+        if (axis < 0)
+            continue;
+        int outer_one = 1;
+        for (int d = 0; d < axis; d++)
+            outer_one &= y->dims[d] == 1;
+        if (!outer_one)
+            continue;
+        int64_t off = 0;
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] < 0)
+                break;
+            int xv = n->in[k];
+            const dt_value *x = &g->values[xv];
+            int64_t xb = value_bytes(x);
+            if (xb < 0 || x->dtype != y->dtype)
+                break; /* the offsets of the inputs after it are unknown */
+            int ok = off % ALIGN == 0 && xb > 0;
+            for (int v = xv; ok; v = g->values[v].alias) {
+                const dt_value *c = &g->values[v];
+                ok = !c->buf && !c->is_input && !c->is_output && c->alias_off == 0;
+                if (c->alias < 0)
+                    break;
+            }
+            int r = root_of(g, xv);
+            if (ok && r != root_of(g, n->out[0]) && value_bytes(&g->values[r]) == xb) {
+                g->values[r].alias = n->out[0];
+                g->values[r].alias_off = off;
+            }
+            off += xb;
+        }
+    }
+}
+
 dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, size_t *scratch_bytes,
                      dt_status *st)
+{
+    return dt_pass_plan_ex(g, 0, arena_bytes, scratch_offset, scratch_bytes, st);
+}
+
+dt_code dt_pass_plan_ex(dt_graph *g, unsigned flags, size_t *arena_bytes, size_t *scratch_offset,
+                        size_t *scratch_bytes, dt_status *st)
 {
     int nv = g->n_values;
     int *first = dt_malloc(((size_t)nv + 1) * sizeof(int));
@@ -57,6 +134,7 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
     for (int v = 0; v < nv; v++) {
         g->values[v].offset = -1;
         g->values[v].alias = -1;
+        g->values[v].alias_off = 0;
         first[v] = g->values[v].is_input ? -1 : 1 << 30;
         last[v] = -1;
     }
@@ -72,6 +150,8 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
             continue;
         y->alias = root_of(g, n->in[0]);
     }
+    if (flags & DT_PLAN_CONCAT_INPLACE)
+        plan_concat_inplace(g);
     size_t max_scratch = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         dt_node *n = &g->nodes[i];
@@ -149,7 +229,7 @@ dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, s
     }
     for (int v = 0; v < nv; v++)
         if (g->values[v].alias >= 0)
-            g->values[v].offset = g->values[root_of(g, v)].offset;
+            g->values[v].offset = g->values[root_of(g, v)].offset + off_in_root(g, v);
     *arena_bytes = total;
     *scratch_offset = (total + ALIGN - 1) / ALIGN * ALIGN;
     *scratch_bytes = (max_scratch + ALIGN - 1) / ALIGN * ALIGN;
