@@ -177,6 +177,18 @@ for op, p in [("MaxPool", "max"), ("AveragePool", "avg")]:
     pool_case("nn_%s_opset7" % p, op, (1, 3, 8, 9), (3, 3), opset=7, strides=[2, 2], pads=[1, 1, 1, 1])
     pool_case("nn_%s_opset11" % p, op, (1, 3, 8, 9), (3, 3), opset=11, strides=[2, 2], ceil_mode=1)
     pool_case("nn_%s_big_k" % p, op, (1, 2, 13, 13), (5, 5), strides=[1, 1], pads=[2, 2, 2, 2])
+# wide planes (several 16-lane vectors per row, masked tails, borders on both sides): the
+# fused stride-2 row path of the CPU pools
+for op, p in [("MaxPool", "max"), ("AveragePool", "avg")]:
+    pool_case("nn_%s_wide_k3s2p1" % p, op, (1, 5, 37, 45), (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
+    pool_case("nn_%s_wide_k2s2" % p, op, (2, 3, 40, 70), (2, 2), strides=[2, 2])
+    pool_case("nn_%s_wide_k3s2_ceil" % p, op, (1, 4, 33, 50), (3, 3), strides=[2, 2], ceil_mode=1)
+    pool_case("nn_%s_wide_k5s2p2" % p, op, (1, 3, 31, 67), (5, 5), strides=[2, 2], pads=[2, 2, 2, 2])
+    pool_case("nn_%s_wide_k4s2_asym" % p, op, (1, 2, 30, 35), (4, 4), strides=[3, 2], pads=[0, 3, 1, 0])
+    pool_case("nn_%s_wide_k1s2" % p, op, (1, 2, 9, 33), (1, 1), strides=[2, 2])
+    pool_case("nn_%s_wide_k3s12" % p, op, (1, 2, 20, 96), (3, 3), strides=[1, 2], pads=[1, 1, 1, 1])
+pool_case("nn_avg_wide_count_pad", "AveragePool", (1, 3, 29, 47), (3, 3), strides=[2, 2], pads=[1, 1, 1, 1],
+          count_include_pad=1)
 pool_case("nn_max_dil", "MaxPool", (1, 2, 11, 10), (3, 3), dilations=[2, 2])
 pool_case("nn_max_dil_pads_s2", "MaxPool", (1, 2, 12, 11), (3, 2), dilations=[2, 3], strides=[2, 2], pads=[1, 1, 2, 1])
 pool_case("nn_max_dil_ceil", "MaxPool", (1, 2, 12, 11), (2, 2), dilations=[2, 2], strides=[2, 2], ceil_mode=1)
