@@ -48,6 +48,24 @@ AI vf vexp(vf x)
     return vscale2(p, n);
 }
 
+#ifdef vfrac_floor
+/* sigmoid(x) = 1 / (1 + 2^t), t = -x log2 e, with x clamped to [-87, 87]:
+ * 2^t = 2^floor(t) * 2^f, f = t - floor(t) in [0, 1) (one vreduce), 2^f a
+ * degree-5 fit (relative error 1.7e-7) and the scaling one vscalef that
+ * floors t itself: 3 operations fewer than the Cody-Waite form below. */
+AI vf vsigmoid(vf x)
+{
+    x = vmin(vmax(x, vset1(-87.0f)), vset1(87.0f));
+    vf t = vmul(x, vset1(-1.44269504088896341f));
+    vf f = vfrac_floor(t);
+    vf p = vfma(vset1(0x1.e9750cp-10f), f, vset1(0x1.2779f2p-7f));
+    p = vfma(p, f, vset1(0x1.c91c2ap-5f));
+    p = vfma(p, f, vset1(0x1.ebdb70p-3f));
+    p = vfma(p, f, vset1(0x1.62e4bap-1f));
+    p = vfma(p, f, vset1(1.f));
+    return vrcp(vadd(vscale2floor(p, t), vset1(1.f)));
+}
+#else
 /* sigmoid(x) = 1 / (1 + e), e = exp(-x) = 2^n (1 - u q(u)), with x clamped to
  * [-87, 87] (e and 1/(1+e) stay normal floats), n = round(-x log2 e),
  * u = x + n ln2 in [-ln2/2, ln2/2] (so exp(-x) = 2^n exp(-u)) and q a
@@ -66,6 +84,7 @@ AI vf vsigmoid(vf x)
     vf e = vscale2(vfnma(u, q, vset1(1.f)), n);
     return vrcp(vadd(e, vset1(1.f)));
 }
+#endif
 
 AI vf vact(vf x, const dt_act_params *p)
 {
