@@ -50,6 +50,15 @@ conv_case("nn_conv_stride_mixed", (1, 3, 11, 12), 2, (3, 2), strides=[1, 3])
 conv_case("nn_conv_dil2", (1, 3, 11, 9), 4, (3, 3), dilations=[2, 2], pads=[2, 2, 2, 2])
 conv_case("nn_conv_dil_stride", (1, 2, 15, 14), 3, (3, 3), dilations=[2, 1], strides=[2, 3], pads=[1, 2, 0, 1])
 conv_case("nn_conv_k1", (2, 5, 6, 7), 3, (1, 1))
+# 1x1 convs at the plane sizes the fast path splits into column blocks (balanced to the
+# vector, output channels split too on small planes): odd planes, M not a multiple of 8,
+# K over one 128-deep chunk, groups, batch 2
+conv_case("nn_conv_k1_13x13", (1, 64, 13, 13), 40, (1, 1))
+conv_case("nn_conv_k1_26x26", (1, 24, 26, 26), 21, (1, 1))
+conv_case("nn_conv_k1_45x47", (1, 16, 45, 47), 19, (1, 1))
+conv_case("nn_conv_k1_deepk", (1, 200, 9, 11), 33, (1, 1))
+conv_case("nn_conv_k1_group2_b2", (2, 12, 17, 19), 18, (1, 1), group=2)
+conv_case("nn_conv_k1_tiny", (1, 7, 3, 5), 9, (1, 1))
 conv_case("nn_conv_k5", (1, 2, 11, 13), 2, (5, 5), pads=[2, 2, 2, 2])
 conv_case("nn_conv_rect", (1, 3, 9, 8), 4, (1, 3), pads=[0, 1, 0, 1])
 conv_case("nn_conv_rect2", (1, 3, 9, 8), 4, (5, 1), pads=[2, 0, 2, 0])

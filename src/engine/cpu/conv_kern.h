@@ -315,7 +315,7 @@ typedef struct gemm_ctx {
     const dt_conv *cv;
     const float *x;
     float *y;
-    int64_t pc, ncb, mchunk, nmb;
+    int64_t nvec, ncb, mchunk, nmb; /* 1x1: column block cb = vectors [cb*nvec/ncb, (cb+1)*nvec/ncb) */
 } gemm_ctx;
 
 /* 1x1/s1/p0: out[Mg, HW] = W x X read in place (rows HW apart). */
@@ -327,7 +327,7 @@ static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
     const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR;
     for (int64_t job = j0; job < j1; job++) {
         int64_t mb = job % g->nmb, cb = (job / g->nmb) % g->ncb, gr = job / (g->nmb * g->ncb);
-        int64_t n0 = cb * g->pc, nc = imin(g->pc, HW - n0);
+        int64_t n0 = cb * g->nvec / g->ncb * VL, nc = imin(HW, (cb + 1) * g->nvec / g->ncb * VL) - n0;
         int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
         const float *b = g->x + gr * cv->Cg * HW + n0;
         const float *wg = cv->wp + gr * mgp * cv->K;
@@ -353,23 +353,33 @@ static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
 
 static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, dt_pool *pool)
 {
-    const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
+    const int64_t HW = cv->OH * cv->OW;
     int threads = dt_pool_threads(pool);
     gemm_ctx g;
     memset(&g, 0, sizeof g);
     g.cv = cv;
-    /* column blocks: about 4 jobs per thread, at most 8 strips each */
-    int64_t target = 4 * (int64_t)threads;
-    int64_t per_group = imax(1, cdiv(target, cv->group));
-    g.pc = imin(8 * NR, imax(NR, cdiv(cdiv(HW, per_group), NR) * NR));
-    g.ncb = cdiv(HW, g.pc);
-    /* too few column blocks: split the output channels too */
+    /* Column blocks of at most 8 strips, balanced to the vector (a block
+     * ending on a whole strip would leave one short job that unbalances 2
+     * threads by up to a job).  With several threads: about 4 jobs per
+     * thread, a multiple of the thread count of blocks of at least a strip
+     * when the plane has that many, and the output channels split (in
+     * PA_MR rows) when the columns alone give too few jobs. */
+    g.nvec = cdiv(HW, VL);
+    int64_t ncb_min = cdiv(g.nvec, 8 * PA_NV), ncb_max = imax(ncb_min, g.nvec / PA_NV);
+    g.ncb = ncb_min;
     g.nmb = 1;
     g.mchunk = cdiv(cv->Mg, PA_MR) * PA_MR;
-    if (cv->group * g.ncb < 2 * threads) {
-        int64_t want = cdiv(2 * threads, cv->group * g.ncb);
-        g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
-        g.nmb = cdiv(cv->Mg, g.mchunk);
+    if (threads > 1) {
+        int64_t target = 4 * (int64_t)threads;
+        g.ncb = imax(ncb_min, imin(ncb_max, cdiv(target, cv->group)));
+        int64_t up = cdiv(g.ncb, threads) * threads;
+        if (up <= ncb_max)
+            g.ncb = up;
+        if (cv->group * g.ncb < target) {
+            int64_t want = cdiv(target, cv->group * g.ncb);
+            g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
+            g.nmb = cdiv(cv->Mg, g.mchunk);
+        }
     }
     for (int64_t n = 0; n < cv->N; n++) {
         g.x = x + n * cv->C * cv->H * cv->W;
