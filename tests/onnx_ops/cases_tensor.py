@@ -107,6 +107,33 @@ concat_net("batch2", rand(2, 16, 4, 4), [("Relu", ["x"], ["a"]), ("Neg", ["x"], 
                                          ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])],
            ["y"])
 
+# Split / one-index Gather outputs the CPU planner makes views into their input (contiguous
+# ranges: dims before the axis all 1), read after the split, fed to Concats, as graph outputs
+concat_net("split_views", rand(1, 12, 5, 7),
+           [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}), ("Sigmoid", ["s2"], ["t"]),
+            ("Concat", ["t", "s1"], ["c"], {"axis": 1}), ("Add", ["a", "c"], ["y"]), ("Neg", ["s1"], ["z"])],
+           ["y", "z"], inits={"sp": i64(4, 8)})
+concat_net("split_c2f", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}), ("Tanh", ["s2"], ["t"]),
+            ("Add", ["s2", "t"], ["u"]), ("Concat", ["s1", "s2", "u"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])],
+           ["y"], inits={"sp": i64(8, 8)})
+concat_net("split_output", rand(1, 12, 5, 7), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["y", "s2"], {"axis": 1}),
+                                               ("Neg", ["s2"], ["z"])], ["y", "z"], inits={"sp": i64(5, 7)})
+concat_net("split_axis2", rand(1, 1, 9, 8), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2", "s3"], {"axis": 2}),
+                                             ("Concat", ["s3", "s1", "s2"], ["y"], {"axis": 2})],
+           ["y"], inits={"sp": i64(2, 3, 4)})
+concat_net("split_batch2", rand(2, 6, 3, 4), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}),
+                                              ("Sub", ["s1", "s2"], ["y"])], ["y"], inits={"sp": i64(3, 3)})
+concat_net("gather_views", rand(2, 6, 5),
+           [("Relu", ["x"], ["a"]), ("Gather", ["a", "i1"], ["g1"], {"axis": 0}),
+            ("Gather", ["a", "im1"], ["g2"], {"axis": 0}), ("Gather", ["a", "v1"], ["g3"], {"axis": 0}),
+            ("Sub", ["g1", "g2"], ["y"]), ("Neg", ["g3"], ["z"]), ("Add", ["a", "a"], ["w"])],
+           ["y", "z", "w"], inits={"i1": np.array(1, dtype=I64), "im1": np.array(-2, dtype=I64), "v1": i64(1)})
+concat_net("gather_axis1", rand(1, 6, 5), [("Relu", ["x"], ["a"]), ("Gather", ["a", "i"], ["y"], {"axis": 1})],
+           ["y"], inits={"i": np.array(3, dtype=I64)})
+concat_net("gather_not_contig", rand(3, 4, 5), [("Relu", ["x"], ["a"]), ("Gather", ["a", "i"], ["g"], {"axis": 1}),
+                                                ("Neg", ["g"], ["y"])], ["y"], inits={"i": np.array(2, dtype=I64)})
+
 # ---- Split -----------------------------------------------------------------------------------
 
 xs = rand(2, 9, 4, 5)
