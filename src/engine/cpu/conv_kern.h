@@ -801,6 +801,78 @@ AI void dw_plane(const dt_conv *cv, const float *buf, float *yp, const float *w,
 #undef DW_R
 }
 
+/* Stride 1, dilation 1, KS x KS (3 or 5): straight from the input plane, no
+ * padded copy.  DW_D rows of outputs at once; each input row of their
+ * window is loaded once per column tap and feeds every output row it
+ * belongs to.  Taps outside the plane are masked loads (zero) on the blocks
+ * that touch a border, plain loads inside. */
+#define DW_D 4
+/* One DW_D x VL output block; INNER: every tap inside the plane. */
+AI void dw_direct_block(const dt_conv *cv, const float *xp, float *yp, const float *w, vf bias, int64_t oy,
+                        int64_t x0, const int KS, const int INNER)
+{
+    const int64_t H = cv->H, W = cv->W, OH = cv->OH, OW = cv->OW;
+    const int64_t c0 = x0 - cv->PL; /* input column of lane 0, tap kx = 0 */
+    vmk m[5];
+#pragma GCC unroll 5
+    for (int kx = 0; kx < KS; kx++) {
+        int64_t lo = -(c0 + kx), hi = W - (c0 + kx);
+        m[kx] = vmask_range((int)imax(0, imin(VL, lo)), (int)imax(0, imin(VL, hi)));
+    }
+    vf acc[DW_D];
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_D; r++)
+        acc[r] = bias;
+#pragma GCC unroll 8
+    for (int j = 0; j < DW_D + KS - 1; j++) {
+        int64_t iy = oy - cv->PT + j;
+        if (iy < 0 || iy >= H)
+            continue;
+        const float *row = xp + iy * W + c0;
+        vf v[5];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < KS; kx++)
+            v[kx] = INNER ? vload(row + kx) : vloadm(row + kx, m[kx]);
+#pragma GCC unroll 5
+        for (int ky = 0; ky < KS; ky++) {
+            const int r = j - ky;
+            if (r < 0 || r >= DW_D)
+                continue;
+#pragma GCC unroll 5
+            for (int kx = 0; kx < KS; kx++)
+                acc[r] = vfma(v[kx], vset1(w[ky * KS + kx]), acc[r]);
+        }
+    }
+    int64_t nn = imin(VL, OW - x0);
+    vmk sm = vmask_n((int)nn);
+    vf (*acc2)[1] = (vf(*)[1])acc;
+    ACT_BLOCK(acc2, DW_D, 1, &cv->act);
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_D; r++) {
+        if (oy + r >= OH)
+            break;
+        float *yr = yp + (oy + r) * OW + x0;
+        if (nn == VL)
+            vstore(yr, acc[r]);
+        else
+            vstorem(yr, sm, acc[r]);
+    }
+}
+
+AI void dw_plane_direct(const dt_conv *cv, const float *xp, float *yp, const float *w, float b, const int KS)
+{
+    vf bias = vset1(b);
+    for (int64_t oy = 0; oy < cv->OH; oy += DW_D)
+        for (int64_t x0 = 0; x0 < cv->OW; x0 += VL) {
+            const int64_t c0 = x0 - cv->PL;
+            if (c0 >= 0 && c0 + KS - 1 + VL <= cv->W)
+                dw_direct_block(cv, xp, yp, w, bias, oy, x0, KS, 1);
+            else
+                dw_direct_block(cv, xp, yp, w, bias, oy, x0, KS, 0);
+        }
+}
+#undef DW_D
+
 static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
 {
     dw_ctx *g = arg;
@@ -814,6 +886,15 @@ static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
             int64_t p = atomic_fetch_add(&g->next, 1);
             if (p >= cv->N * cv->C)
                 break;
+            if (d1 && SH == 1 && SW == 1 && KH == KW && (KH == 3 || KH == 5)) {
+                int64_t c = p % cv->C, n = p / cv->C;
+                float *yp = g->y + (n * cv->M + c) * cv->OH * cv->OW;
+                if (KH == 3)
+                    dw_plane_direct(cv, g->x + p * cv->H * cv->W, yp, cv->wp + c * 9, cv->bias[c], 3);
+                else
+                    dw_plane_direct(cv, g->x + p * cv->H * cv->W, yp, cv->wp + c * 25, cv->bias[c], 5);
+                continue;
+            }
             if (!filled) {
                 memset(buf, 0, g->slot_bytes);
                 filled = 1;
