@@ -285,7 +285,8 @@ static dt_code plan_build(const dt_session *s, int b, plan *p, dt_status *st)
         e->macs = node_macs(g, &g->nodes[i]);
         p->macs += e->macs;
     }
-    rc = dt_pass_plan(g, &p->arena_bytes, &p->scratch_offset, &p->scratch_bytes, st);
+    rc = dt_pass_plan_ex(g, s->cuda_dev < 0 ? DT_PLAN_CONCAT_INPLACE | DT_PLAN_OFFSET_VIEWS : 0, &p->arena_bytes, &p->scratch_offset,
+                         &p->scratch_bytes, st);
     if (rc != DT_OK)
         return rc;
     for (int v = 0; v < g->n_values; v++)
@@ -324,7 +325,7 @@ static dt_code plan_bind(plan *p, void *arena, dt_status *st)
             e->out_t[k] = value_tensor(g, n->out[k], arena);
             e->out_p[k] = &e->out_t[k];
         }
-        if (dt_op_is_view(n->op) && n->n_out == 1 && g->values[n->out[0]].alias >= 0)
+        if (dt_node_is_planned_view(g, n))
             e->skip = 1;
     }
     p->inputs = dt_calloc((size_t)g->n_inputs + 1, sizeof(dt_tensor));

@@ -231,6 +231,7 @@ int dt_graph_add_value(dt_graph *g, const char *name, dt_dtype dtype, int ndim,
     v->producer = -1;
     v->offset = -1;
     v->alias = -1;
+    v->alias_off = 0;
     int vid = g->n_values++;
     name_index *ix = g->index;
     if (!ix || (ix->used + 1) * 2 > ix->cap) {

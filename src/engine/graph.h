@@ -69,6 +69,7 @@ typedef struct dt_value {
     /* filled by the planner */
     int64_t offset;             /* byte offset in the session arena, -1 if none */
     int alias;                  /* value id whose memory this one shares, -1 if none */
+    int64_t alias_off;          /* byte offset of this value inside the alias's memory */
 } dt_value;
 
 typedef struct dt_node {

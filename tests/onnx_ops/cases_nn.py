@@ -50,6 +50,24 @@ conv_case("nn_conv_stride_mixed", (1, 3, 11, 12), 2, (3, 2), strides=[1, 3])
 conv_case("nn_conv_dil2", (1, 3, 11, 9), 4, (3, 3), dilations=[2, 2], pads=[2, 2, 2, 2])
 conv_case("nn_conv_dil_stride", (1, 2, 15, 14), 3, (3, 3), dilations=[2, 1], strides=[2, 3], pads=[1, 2, 0, 1])
 conv_case("nn_conv_k1", (2, 5, 6, 7), 3, (1, 1))
+# 1x1 convs at the plane sizes the fast path splits into column blocks (balanced to the
+# vector, output channels split too on small planes): odd planes, M not a multiple of 8,
+# K over one 128-deep chunk, groups, batch 2
+conv_case("nn_conv_k1_13x13", (1, 64, 13, 13), 40, (1, 1))
+conv_case("nn_conv_k1_26x26", (1, 24, 26, 26), 21, (1, 1))
+conv_case("nn_conv_k1_45x47", (1, 16, 45, 47), 19, (1, 1))
+conv_case("nn_conv_k1_deepk", (1, 200, 9, 11), 33, (1, 1))
+conv_case("nn_conv_k1_group2_b2", (2, 12, 17, 19), 18, (1, 1), group=2)
+conv_case("nn_conv_k1_tiny", (1, 7, 3, 5), 9, (1, 1))
+# stride-1 depthwise read straight from the input plane (masked border blocks, plain inner
+# ones): wide odd planes, asymmetric and oversized pads, 5x5, batch 2
+conv_case("nn_conv_dw3_wide", (1, 5, 23, 53), 5, (3, 3), group=5, pads=[1, 1, 1, 1])
+conv_case("nn_conv_dw3_nopad", (2, 3, 19, 37), 3, (3, 3), group=3)
+conv_case("nn_conv_dw3_asym", (1, 4, 17, 40), 4, (3, 3), group=4, pads=[0, 2, 2, 0])
+conv_case("nn_conv_dw3_bigpad", (1, 2, 6, 35), 2, (3, 3), group=2, pads=[3, 3, 3, 3])
+conv_case("nn_conv_dw5_wide", (1, 6, 21, 50), 6, (5, 5), group=6, pads=[2, 2, 2, 2])
+conv_case("nn_conv_dw5_asym", (2, 3, 11, 33), 3, (5, 5), group=3, pads=[1, 4, 3, 0])
+conv_case("nn_conv_dw3_narrow", (1, 17, 5, 3), 17, (3, 3), group=17, pads=[1, 1, 1, 1])
 conv_case("nn_conv_k5", (1, 2, 11, 13), 2, (5, 5), pads=[2, 2, 2, 2])
 conv_case("nn_conv_rect", (1, 3, 9, 8), 4, (1, 3), pads=[0, 1, 0, 1])
 conv_case("nn_conv_rect2", (1, 3, 9, 8), 4, (5, 1), pads=[2, 0, 2, 0])
@@ -177,6 +195,18 @@ for op, p in [("MaxPool", "max"), ("AveragePool", "avg")]:
     pool_case("nn_%s_opset7" % p, op, (1, 3, 8, 9), (3, 3), opset=7, strides=[2, 2], pads=[1, 1, 1, 1])
     pool_case("nn_%s_opset11" % p, op, (1, 3, 8, 9), (3, 3), opset=11, strides=[2, 2], ceil_mode=1)
     pool_case("nn_%s_big_k" % p, op, (1, 2, 13, 13), (5, 5), strides=[1, 1], pads=[2, 2, 2, 2])
+# wide planes (several 16-lane vectors per row, masked tails, borders on both sides): the
+# fused stride-2 row path of the CPU pools
+for op, p in [("MaxPool", "max"), ("AveragePool", "avg")]:
+    pool_case("nn_%s_wide_k3s2p1" % p, op, (1, 5, 37, 45), (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
+    pool_case("nn_%s_wide_k2s2" % p, op, (2, 3, 40, 70), (2, 2), strides=[2, 2])
+    pool_case("nn_%s_wide_k3s2_ceil" % p, op, (1, 4, 33, 50), (3, 3), strides=[2, 2], ceil_mode=1)
+    pool_case("nn_%s_wide_k5s2p2" % p, op, (1, 3, 31, 67), (5, 5), strides=[2, 2], pads=[2, 2, 2, 2])
+    pool_case("nn_%s_wide_k4s2_asym" % p, op, (1, 2, 30, 35), (4, 4), strides=[3, 2], pads=[0, 3, 1, 0])
+    pool_case("nn_%s_wide_k1s2" % p, op, (1, 2, 9, 33), (1, 1), strides=[2, 2])
+    pool_case("nn_%s_wide_k3s12" % p, op, (1, 2, 20, 96), (3, 3), strides=[1, 2], pads=[1, 1, 1, 1])
+pool_case("nn_avg_wide_count_pad", "AveragePool", (1, 3, 29, 47), (3, 3), strides=[2, 2], pads=[1, 1, 1, 1],
+          count_include_pad=1)
 pool_case("nn_max_dil", "MaxPool", (1, 2, 11, 10), (3, 3), dilations=[2, 2])
 pool_case("nn_max_dil_pads_s2", "MaxPool", (1, 2, 12, 11), (3, 2), dilations=[2, 3], strides=[2, 2], pads=[1, 1, 2, 1])
 pool_case("nn_max_dil_ceil", "MaxPool", (1, 2, 12, 11), (2, 2), dilations=[2, 2], strides=[2, 2], ceil_mode=1)

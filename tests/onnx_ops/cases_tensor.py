@@ -72,6 +72,68 @@ for tag, shapes, axis in CONCAT:
 one("ten_concat_const_mix", "Concat", ["x", "c", "z"], inputs={"x": rand(2, 3, 5), "z": rand(2, 1, 5)},
     inits={"c": rand(2, 4, 5)}, opset=13, axis=1)
 
+# Concats the CPU planner writes in place (computed inputs placed inside the output, see
+# dt_pass_plan_ex): duplicates, views, nested concats, an input read again after the concat
+# or used by two concats, a graph-output input, unaligned offsets, batch 2 (not contiguous).
+def concat_net(name, x, body, outputs, inits=None):
+    case("ten_concat_inplace_" + name, [make_node(*n[:3], **(n[3] if len(n) > 3 else {})) for n in body],
+         inputs={"x": x}, outputs=outputs, initializers=inits, opset=13)
+
+
+concat_net("basic", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                        ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])], ["y"])
+concat_net("dup", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                      ("Concat", ["a", "b", "a"], ["y"], {"axis": 1})], ["y"])
+concat_net("nested_reuse", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]), ("Tanh", ["x"], ["e"]),
+            ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Concat", ["e", "c"], ["d"], {"axis": 1}),
+            ("Add", ["a", "b"], ["z"]), ("Sigmoid", ["d"], ["y"])], ["y", "z"])
+concat_net("two_concats", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]), ("Concat", ["a", "b"], ["y1"], {"axis": 1}),
+            ("Concat", ["b", "a"], ["y2"], {"axis": 1})], ["y1", "y2"])
+concat_net("view", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Reshape", ["a", "s"], ["r"]), ("Neg", ["x"], ["b"]),
+            ("Concat", ["r", "b", "r"], ["c"], {"axis": 1}), ("Reshape", ["c", "s2"], ["y"]),
+            ("Add", ["a", "r"], ["z"])], ["y", "z"], inits={"s": i64(1, 16, 8, 8), "s2": i64(1, -1)})
+concat_net("output_input", rand(1, 16, 8, 8), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                               ("Concat", ["a", "b"], ["y"], {"axis": 1})], ["a", "y"])
+concat_net("unaligned", rand(1, 3, 5, 7), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                           ("Concat", ["a", "b", "a", "b"], ["c"], {"axis": 1}),
+                                           ("Sigmoid", ["c"], ["y"])], ["y"])
+concat_net("axis2", rand(1, 1, 4, 16), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                        ("Concat", ["a", "b"], ["c"], {"axis": 2}), ("Sigmoid", ["c"], ["y"])],
+           ["y"])
+concat_net("batch2", rand(2, 16, 4, 4), [("Relu", ["x"], ["a"]), ("Neg", ["x"], ["b"]),
+                                         ("Concat", ["a", "b"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])],
+           ["y"])
+
+# Split / one-index Gather outputs the CPU planner makes views into their input (contiguous
+# ranges: dims before the axis all 1), read after the split, fed to Concats, as graph outputs
+concat_net("split_views", rand(1, 12, 5, 7),
+           [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}), ("Sigmoid", ["s2"], ["t"]),
+            ("Concat", ["t", "s1"], ["c"], {"axis": 1}), ("Add", ["a", "c"], ["y"]), ("Neg", ["s1"], ["z"])],
+           ["y", "z"], inits={"sp": i64(4, 8)})
+concat_net("split_c2f", rand(1, 16, 8, 8),
+           [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}), ("Tanh", ["s2"], ["t"]),
+            ("Add", ["s2", "t"], ["u"]), ("Concat", ["s1", "s2", "u"], ["c"], {"axis": 1}), ("Sigmoid", ["c"], ["y"])],
+           ["y"], inits={"sp": i64(8, 8)})
+concat_net("split_output", rand(1, 12, 5, 7), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["y", "s2"], {"axis": 1}),
+                                               ("Neg", ["s2"], ["z"])], ["y", "z"], inits={"sp": i64(5, 7)})
+concat_net("split_axis2", rand(1, 1, 9, 8), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2", "s3"], {"axis": 2}),
+                                             ("Concat", ["s3", "s1", "s2"], ["y"], {"axis": 2})],
+           ["y"], inits={"sp": i64(2, 3, 4)})
+concat_net("split_batch2", rand(2, 6, 3, 4), [("Relu", ["x"], ["a"]), ("Split", ["a", "sp"], ["s1", "s2"], {"axis": 1}),
+                                              ("Sub", ["s1", "s2"], ["y"])], ["y"], inits={"sp": i64(3, 3)})
+concat_net("gather_views", rand(2, 6, 5),
+           [("Relu", ["x"], ["a"]), ("Gather", ["a", "i1"], ["g1"], {"axis": 0}),
+            ("Gather", ["a", "im1"], ["g2"], {"axis": 0}), ("Gather", ["a", "v1"], ["g3"], {"axis": 0}),
+            ("Sub", ["g1", "g2"], ["y"]), ("Neg", ["g3"], ["z"]), ("Add", ["a", "a"], ["w"])],
+           ["y", "z", "w"], inits={"i1": np.array(1, dtype=I64), "im1": np.array(-2, dtype=I64), "v1": i64(1)})
+concat_net("gather_axis1", rand(1, 6, 5), [("Relu", ["x"], ["a"]), ("Gather", ["a", "i"], ["y"], {"axis": 1})],
+           ["y"], inits={"i": np.array(3, dtype=I64)})
+concat_net("gather_not_contig", rand(3, 4, 5), [("Relu", ["x"], ["a"]), ("Gather", ["a", "i"], ["g"], {"axis": 1}),
+                                                ("Neg", ["g"], ["y"])], ["y"], inits={"i": np.array(2, dtype=I64)})
+
 # ---- Split -----------------------------------------------------------------------------------
 
 xs = rand(2, 9, 4, 5)

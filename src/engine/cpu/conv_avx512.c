@@ -37,6 +37,9 @@ typedef __mmask16 vmk;
 #define vfnma(a, b, c) _mm512_fnmadd_ps((a), (b), (c))
 #define vround(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define vscale2(v, n) _mm512_scalef_ps((v), (n))
+/* t - floor(t), and v * 2^floor(t) (vscalef floors its exponent) */
+#define vfrac_floor(t) _mm512_reduce_ps((t), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#define vscale2floor(v, t) _mm512_scalef_ps((v), (t))
 #define vnegabs(v) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u)))
 
 static inline vf vrcp(vf d)

@@ -48,6 +48,24 @@ AI vf vexp(vf x)
     return vscale2(p, n);
 }
 
+#ifdef vfrac_floor
+/* sigmoid(x) = 1 / (1 + 2^t), t = -x log2 e, with x clamped to [-87, 87]:
+ * 2^t = 2^floor(t) * 2^f, f = t - floor(t) in [0, 1) (one vreduce), 2^f a
+ * degree-5 fit (relative error 1.7e-7) and the scaling one vscalef that
+ * floors t itself: 3 operations fewer than the Cody-Waite form below. */
+AI vf vsigmoid(vf x)
+{
+    x = vmin(vmax(x, vset1(-87.0f)), vset1(87.0f));
+    vf t = vmul(x, vset1(-1.44269504088896341f));
+    vf f = vfrac_floor(t);
+    vf p = vfma(vset1(0x1.e9750cp-10f), f, vset1(0x1.2779f2p-7f));
+    p = vfma(p, f, vset1(0x1.c91c2ap-5f));
+    p = vfma(p, f, vset1(0x1.ebdb70p-3f));
+    p = vfma(p, f, vset1(0x1.62e4bap-1f));
+    p = vfma(p, f, vset1(1.f));
+    return vrcp(vadd(vscale2floor(p, t), vset1(1.f)));
+}
+#else
 /* sigmoid(x) = 1 / (1 + e), e = exp(-x) = 2^n (1 - u q(u)), with x clamped to
  * [-87, 87] (e and 1/(1+e) stay normal floats), n = round(-x log2 e),
  * u = x + n ln2 in [-ln2/2, ln2/2] (so exp(-x) = 2^n exp(-u)) and q a
@@ -66,6 +84,7 @@ AI vf vsigmoid(vf x)
     vf e = vscale2(vfnma(u, q, vset1(1.f)), n);
     return vrcp(vadd(e, vset1(1.f)));
 }
+#endif
 
 AI vf vact(vf x, const dt_act_params *p)
 {
@@ -296,7 +315,7 @@ typedef struct gemm_ctx {
     const dt_conv *cv;
     const float *x;
     float *y;
-    int64_t pc, ncb, mchunk, nmb;
+    int64_t nvec, ncb, mchunk, nmb; /* 1x1: column block cb = vectors [cb*nvec/ncb, (cb+1)*nvec/ncb) */
 } gemm_ctx;
 
 /* 1x1/s1/p0: out[Mg, HW] = W x X read in place (rows HW apart). */
@@ -308,7 +327,7 @@ static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
     const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR;
     for (int64_t job = j0; job < j1; job++) {
         int64_t mb = job % g->nmb, cb = (job / g->nmb) % g->ncb, gr = job / (g->nmb * g->ncb);
-        int64_t n0 = cb * g->pc, nc = imin(g->pc, HW - n0);
+        int64_t n0 = cb * g->nvec / g->ncb * VL, nc = imin(HW, (cb + 1) * g->nvec / g->ncb * VL) - n0;
         int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
         const float *b = g->x + gr * cv->Cg * HW + n0;
         const float *wg = cv->wp + gr * mgp * cv->K;
@@ -334,23 +353,33 @@ static void nchw_jobs(void *arg, int64_t j0, int64_t j1)
 
 static void run_nchw_gemm(const dt_conv *cv, const float *x, float *y, dt_pool *pool)
 {
-    const int64_t HW = cv->OH * cv->OW, NR = PA_NV * VL;
+    const int64_t HW = cv->OH * cv->OW;
     int threads = dt_pool_threads(pool);
     gemm_ctx g;
     memset(&g, 0, sizeof g);
     g.cv = cv;
-    /* column blocks: about 4 jobs per thread, at most 8 strips each */
-    int64_t target = 4 * (int64_t)threads;
-    int64_t per_group = imax(1, cdiv(target, cv->group));
-    g.pc = imin(8 * NR, imax(NR, cdiv(cdiv(HW, per_group), NR) * NR));
-    g.ncb = cdiv(HW, g.pc);
-    /* too few column blocks: split the output channels too */
+    /* Column blocks of at most 8 strips, balanced to the vector (a block
+     * ending on a whole strip would leave one short job that unbalances 2
+     * threads by up to a job).  With several threads: about 4 jobs per
+     * thread, a multiple of the thread count of blocks of at least a strip
+     * when the plane has that many, and the output channels split (in
+     * PA_MR rows) when the columns alone give too few jobs. */
+    g.nvec = cdiv(HW, VL);
+    int64_t ncb_min = cdiv(g.nvec, 8 * PA_NV), ncb_max = imax(ncb_min, g.nvec / PA_NV);
+    g.ncb = ncb_min;
     g.nmb = 1;
     g.mchunk = cdiv(cv->Mg, PA_MR) * PA_MR;
-    if (cv->group * g.ncb < 2 * threads) {
-        int64_t want = cdiv(2 * threads, cv->group * g.ncb);
-        g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
-        g.nmb = cdiv(cv->Mg, g.mchunk);
+    if (threads > 1) {
+        int64_t target = 4 * (int64_t)threads;
+        g.ncb = imax(ncb_min, imin(ncb_max, cdiv(target, cv->group)));
+        int64_t up = cdiv(g.ncb, threads) * threads;
+        if (up <= ncb_max)
+            g.ncb = up;
+        if (cv->group * g.ncb < target) {
+            int64_t want = cdiv(target, cv->group * g.ncb);
+            g.mchunk = cdiv(cdiv(cv->Mg, want), PA_MR) * PA_MR;
+            g.nmb = cdiv(cv->Mg, g.mchunk);
+        }
     }
     for (int64_t n = 0; n < cv->N; n++) {
         g.x = x + n * cv->C * cv->H * cv->W;
@@ -772,6 +801,78 @@ AI void dw_plane(const dt_conv *cv, const float *buf, float *yp, const float *w,
 #undef DW_R
 }
 
+/* Stride 1, dilation 1, KS x KS (3 or 5): straight from the input plane, no
+ * padded copy.  DW_D rows of outputs at once; each input row of their
+ * window is loaded once per column tap and feeds every output row it
+ * belongs to.  Taps outside the plane are masked loads (zero) on the blocks
+ * that touch a border, plain loads inside. */
+#define DW_D 4
+/* One DW_D x VL output block; INNER: every tap inside the plane. */
+AI void dw_direct_block(const dt_conv *cv, const float *xp, float *yp, const float *w, vf bias, int64_t oy,
+                        int64_t x0, const int KS, const int INNER)
+{
+    const int64_t H = cv->H, W = cv->W, OH = cv->OH, OW = cv->OW;
+    const int64_t c0 = x0 - cv->PL; /* input column of lane 0, tap kx = 0 */
+    vmk m[5];
+#pragma GCC unroll 5
+    for (int kx = 0; kx < KS; kx++) {
+        int64_t lo = -(c0 + kx), hi = W - (c0 + kx);
+        m[kx] = vmask_range((int)imax(0, imin(VL, lo)), (int)imax(0, imin(VL, hi)));
+    }
+    vf acc[DW_D];
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_D; r++)
+        acc[r] = bias;
+#pragma GCC unroll 8
+    for (int j = 0; j < DW_D + KS - 1; j++) {
+        int64_t iy = oy - cv->PT + j;
+        if (iy < 0 || iy >= H)
+            continue;
+        const float *row = xp + iy * W + c0;
+        vf v[5];
+#pragma GCC unroll 5
+        for (int kx = 0; kx < KS; kx++)
+            v[kx] = INNER ? vload(row + kx) : vloadm(row + kx, m[kx]);
+#pragma GCC unroll 5
+        for (int ky = 0; ky < KS; ky++) {
+            const int r = j - ky;
+            if (r < 0 || r >= DW_D)
+                continue;
+#pragma GCC unroll 5
+            for (int kx = 0; kx < KS; kx++)
+                acc[r] = vfma(v[kx], vset1(w[ky * KS + kx]), acc[r]);
+        }
+    }
+    int64_t nn = imin(VL, OW - x0);
+    vmk sm = vmask_n((int)nn);
+    vf (*acc2)[1] = (vf(*)[1])acc;
+    ACT_BLOCK(acc2, DW_D, 1, &cv->act);
+#pragma GCC unroll 4
+    for (int r = 0; r < DW_D; r++) {
+        if (oy + r >= OH)
+            break;
+        float *yr = yp + (oy + r) * OW + x0;
+        if (nn == VL)
+            vstore(yr, acc[r]);
+        else
+            vstorem(yr, sm, acc[r]);
+    }
+}
+
+AI void dw_plane_direct(const dt_conv *cv, const float *xp, float *yp, const float *w, float b, const int KS)
+{
+    vf bias = vset1(b);
+    for (int64_t oy = 0; oy < cv->OH; oy += DW_D)
+        for (int64_t x0 = 0; x0 < cv->OW; x0 += VL) {
+            const int64_t c0 = x0 - cv->PL;
+            if (c0 >= 0 && c0 + KS - 1 + VL <= cv->W)
+                dw_direct_block(cv, xp, yp, w, bias, oy, x0, KS, 1);
+            else
+                dw_direct_block(cv, xp, yp, w, bias, oy, x0, KS, 0);
+        }
+}
+#undef DW_D
+
 static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
 {
     dw_ctx *g = arg;
@@ -785,6 +886,15 @@ static void dw_nchw_slot(void *arg, int64_t s0, int64_t s1)
             int64_t p = atomic_fetch_add(&g->next, 1);
             if (p >= cv->N * cv->C)
                 break;
+            if (d1 && SH == 1 && SW == 1 && KH == KW && (KH == 3 || KH == 5)) {
+                int64_t c = p % cv->C, n = p / cv->C;
+                float *yp = g->y + (n * cv->M + c) * cv->OH * cv->OW;
+                if (KH == 3)
+                    dw_plane_direct(cv, g->x + p * cv->H * cv->W, yp, cv->wp + c * 9, cv->bias[c], 3);
+                else
+                    dw_plane_direct(cv, g->x + p * cv->H * cv->W, yp, cv->wp + c * 25, cv->bias[c], 5);
+                continue;
+            }
             if (!filled) {
                 memset(buf, 0, g->slot_bytes);
                 filled = 1;

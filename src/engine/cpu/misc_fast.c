@@ -63,6 +63,7 @@ typedef struct mp_state {
     int64_t N, C, H, W, OH, OW;
     int KH, KW, SH, SW, PT, PL, PB, PR;
     int64_t hp, wp;   /* stride 1: the -FLT_MAX (or 0) bordered plane */
+    int s2row;        /* NCHW, horizontal stride 2, AVX-512: one fused pass per output row */
     size_t slot_bytes;
 } mp_state;
 
@@ -241,6 +242,30 @@ static void mp_nchw_slot(void *arg, int64_t s0, int64_t s1)
     }
 }
 
+/* Horizontal stride 2 (stems, downsampling pools): output rows straight
+ * from the input rows of their window, no scratch; rows r in [r0, r1) of
+ * all planes. */
+static void mp_s2_rows(void *arg, int64_t r0, int64_t r1)
+{
+    mp_ctx *c = arg;
+    const mp_state *m = c->m;
+    const float *rows[256];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t p = r / m->OH, oy = r % m->OH;
+        const float *xp = c->x + p * m->H * m->W;
+        int nr = 0;
+        for (int ky = 0; ky < m->KH; ky++) {
+            int64_t iy = oy * m->SH - m->PT + ky;
+            if (iy >= 0 && iy < m->H)
+                rows[nr++] = xp + iy * m->W;
+        }
+        float *o = c->y + r * m->OW;
+        dt_fast_pool_s2_row_avx512(m->avg, m->init, o, m->OW, rows, nr, m->W, m->KW, m->PL);
+        if (m->avg)
+            mp_avg_row(m, o, oy);
+    }
+}
+
 static void mp_nhwc_rows(void *arg, int64_t r0, int64_t r1)
 {
     mp_ctx *c = arg;
@@ -314,7 +339,9 @@ static dt_code mp_prepare(dt_graph *g, dt_node *n, dt_status *st)
         mp_counts(m->cy, m->OH, m->SH, m->PT, m->KH, inc ? -m->PT : 0, inc ? m->H + m->PB : m->H);
         mp_counts(m->cx, m->OW, m->SW, m->PL, m->KW, inc ? -m->PL : 0, inc ? m->W + m->PR : m->W);
     }
-    if (!m->nhwc && m->SH == 1 && m->SW == 1) {
+    if (!m->nhwc && m->SW == 2 && m->avx512) {
+        m->s2row = 1; /* KH <= 256 (mp_analyse) */
+    } else if (!m->nhwc && m->SH == 1 && m->SW == 1) {
         /* every window of the bordered plane in bounds: rows (OH-1)+KH, columns (OW-1)+KW */
         m->hp = m->H + m->PT > m->OH + m->KH - 1 ? m->H + m->PT : m->OH + m->KH - 1;
         m->wp = m->W + m->PL > m->OW + m->KW - 1 ? m->W + m->PL : m->OW + m->KW - 1;
@@ -347,6 +374,11 @@ static dt_code mp_run(const dt_node *n, const dt_tensor *const *in, int n_in, dt
     c.y = out[0]->data;
     if (m->nhwc) {
         dt_pool_for(ctx->pool, m->N * m->OH, 1, mp_nhwc_rows, &c);
+        return DT_OK;
+    }
+    if (m->s2row) {
+        int64_t grain = 1024 / (m->OW * m->KH * m->KW);
+        dt_pool_for(ctx->pool, m->N * m->C * m->OH, grain < 1 ? 1 : grain, mp_s2_rows, &c);
         return DT_OK;
     }
     int64_t slots = dt_pool_threads(ctx->pool);

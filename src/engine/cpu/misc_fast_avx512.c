@@ -93,3 +93,42 @@ void dt_fast_copy_s2_avx512(float *dst, const float *src, int64_t n)
     for (; j < n; j++)
         dst[j] = src[2 * j];
 }
+
+/* One output row of a stride-2 (horizontal) pool: out[ox] = op over the
+ * valid rows r < nrows and taps kx < KW of rows[r][2*ox - PL + kx], taps
+ * outside [0, W) taking `fill` (-FLT_MAX for max, 0 for sums).  Tap kx of 16
+ * outputs is the even (kx even) or odd lanes of the 32 floats from
+ * 2*ox0 - PL + (kx & ~1): one masked load pair serves two taps.  Sums add
+ * the taps of a row first, then the rows, in order (as the reference). */
+void dt_fast_pool_s2_row_avx512(int add, float fill, float *out, int64_t OW, const float *const *rows, int nrows,
+                                int64_t W, int KW, int64_t PL)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 fv = _mm512_set1_ps(fill);
+    for (int64_t ox = 0; ox < OW; ox += 16) {
+        __m512 acc = fv;
+        for (int r = 0; r < nrows; r++) {
+            __m512 h = fv;
+            for (int kb = 0; kb < KW; kb += 2) {
+                int64_t base = 2 * ox - PL + kb;
+                int64_t lo = base < 0 ? -base : 0, hi = W - base;
+                lo = lo > 32 ? 32 : lo;
+                hi = hi < 0 ? 0 : hi > 32 ? 32 : hi;
+                uint64_t bits = hi > lo ? (((uint64_t)1 << hi) - 1) & ~(((uint64_t)1 << lo) - 1) : 0;
+                const float *p = rows[r] + base;
+                __m512 a = _mm512_mask_loadu_ps(fv, (__mmask16)(bits & 0xffff), p);
+                __m512 b = _mm512_mask_loadu_ps(fv, (__mmask16)(bits >> 16), p + 16);
+                h = op2(add, h, _mm512_permutex2var_ps(a, even, b));
+                if (kb + 1 < KW)
+                    h = op2(add, h, _mm512_permutex2var_ps(a, odd, b));
+            }
+            acc = op2(add, acc, h);
+        }
+        int64_t n = OW - ox;
+        if (n >= 16)
+            _mm512_storeu_ps(out + ox, acc);
+        else
+            _mm512_mask_storeu_ps(out + ox, (__mmask16)((1u << n) - 1u), acc);
+    }
+}

@@ -314,7 +314,9 @@ static dt_code k_concat(const dt_node *n, const dt_tensor *const *in, int n_in, 
             size_t chunk = (size_t)(in[k]->dims[axis] * inner) * es;
             if (!chunk)
                 continue;
-            memcpy(dst, (const char *)in[k]->data + (size_t)o * chunk, chunk);
+            const char *src = (const char *)in[k]->data + (size_t)o * chunk;
+            if (src != dst) /* else planned in place (dt_pass_plan_ex) */
+                memcpy(dst, src, chunk);
             dst += chunk;
         }
     }

@@ -45,8 +45,28 @@ dt_code dt_pass_fuse(dt_graph *g, dt_status *st);
 dt_code dt_pass_plan(dt_graph *g, size_t *arena_bytes, size_t *scratch_offset, size_t *scratch_bytes,
                      dt_status *st);
 
+/* dt_pass_plan with options.  DT_PLAN_CONCAT_INPLACE: an input of a Concat
+ * whose parts are contiguous in its output (every dim before the axis is 1)
+ * is placed inside the output (value->alias = the output, ->alias_off = its
+ * byte offset, 64-byte aligned), so its producer writes it in place and the
+ * Concat kernel finds nothing to copy (it must skip inputs whose data
+ * already lies at their place in the output).  For executors whose Concat
+ * does that (the CPU one). */
+#define DT_PLAN_CONCAT_INPLACE 1u
+/* DT_PLAN_OFFSET_VIEWS: the outputs of a Split, and of a Gather of one
+ * constant index, that are contiguous ranges of their input (every dim
+ * before the axis is 1) alias the input at their byte offset; such a node
+ * has nothing left to do (dt_node_is_planned_view). */
+#define DT_PLAN_OFFSET_VIEWS 2u
+dt_code dt_pass_plan_ex(dt_graph *g, unsigned flags, size_t *arena_bytes, size_t *scratch_offset,
+                        size_t *scratch_bytes, dt_status *st);
+
 /* True if the node's output is a pure view of its first input (no kernel run
  * once aliased). */
 int dt_op_is_view(dt_op op);
+
+/* True if the planner made every output of n share its first input's memory
+ * (a view op, or an offset view from DT_PLAN_OFFSET_VIEWS): nothing to run. */
+int dt_node_is_planned_view(const dt_graph *g, const dt_node *n);
 
 #endif
