@@ -1041,12 +1041,16 @@ void ISA_FN(dt_fast_softmax)(const float *x, float *y, int64_t rows, int64_t n)
     }
 }
 
+#include "engine/cpu/conv_wino.h"
+
 /* ---- entry --------------------------------------------------------------- */
 
 void ISA_FN(dt_conv_run)(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
                          dt_pool *pool)
 {
-    if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct) {
+    if (cv->wino) {
+        run_wino(cv, x, y, scratch, scratch_bytes, pool);
+    } else if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct) {
         run_nchw_implicit(cv, x, y, scratch, pool);
     } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         run_nchw_gemm(cv, x, y, pool);
