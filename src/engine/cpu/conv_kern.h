@@ -84,6 +84,8 @@ AI vf vact(vf x, const dt_act_params *p)
         return vmin(vmax(vfma(x, vset1(p->alpha), vset1(p->beta)), vzero()), vset1(1.f));
     case DT_ACT_HARDSWISH:
         return vmul(x, vmin(vmax(vfma(x, vset1(1.f / 6.f), vset1(0.5f)), vzero()), vset1(1.f)));
+    case DT_ACT_HARDSWISH_K:
+        return vmul(vmul(x, vset1(p->alpha)), vmin(vmax(vadd(x, vset1(p->beta)), vzero()), vset1(6.f)));
     case DT_ACT_SILU:
         return vmul(x, vsigmoid(x));
     case DT_ACT_TANH: { /* 2*sigmoid(2x) - 1 */
