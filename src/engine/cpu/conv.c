@@ -227,7 +227,7 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
         int64_t th = cdiv64(cv->OH, 4), tw = cdiv64(cv->OW, 4);
         int64_t ldv = cdiv64(th * tw, nr_nchw) * nr_nchw;
         cv->wt_hp = th * 4 + 2;
-        cv->wt_wq = cdiv64(tw, vl) * vl + 1;
+        cv->wt_wq = cdiv64(tw, vl) * vl + vl; /* a whole vector for the tiles' last two columns */
         size_t fill = (size_t)(4 * cv->wt_hp * cv->wt_wq) * sizeof(float);
         size_t mbuf = (size_t)(36 * mr * nr_nchw) * sizeof(float);
         cv->wt_slot = ((fill > mbuf ? fill : mbuf) + 63) & ~(size_t)63;

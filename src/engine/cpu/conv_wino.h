@@ -93,6 +93,37 @@ typedef struct wino_ctx {
 static void wino_fill(const dt_conv *cv, const float *xc, float *buf)
 {
     const int64_t hp = cv->wt_hp, wq = cv->wt_wq;
+#if VL == 16
+    /* 64 padded columns at a time: masked loads (lanes outside the input
+     * are zero and never read), then even/odd splits twice */
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t r = 0; r < hp; r++) {
+        int64_t iy = r - cv->PT;
+        if (iy < 0 || iy >= cv->H) {
+            for (int64_t q = 0; q < WT_M; q++)
+                memset(buf + (q * hp + r) * wq, 0, (size_t)wq * sizeof(float));
+            continue;
+        }
+        const float *src = xc + iy * cv->W;
+        for (int64_t j = 0; j < wq; j += 16) {
+            vf a[4];
+            for (int k = 0; k < 4; k++) {
+                int64_t c0 = WT_M * j + 16 * k - cv->PL; /* input column of lane 0 */
+                int64_t lo = imax(0, -c0), hi = imin(16, cv->W - c0);
+                a[k] = lo >= hi ? vzero() : vloadm(src + c0, vmask_range((int)lo, (int)hi));
+            }
+            vf e01 = _mm512_permutex2var_ps(a[0], ev, a[1]), o01 = _mm512_permutex2var_ps(a[0], od, a[1]);
+            vf e23 = _mm512_permutex2var_ps(a[2], ev, a[3]), o23 = _mm512_permutex2var_ps(a[2], od, a[3]);
+            float *d = buf + r * wq + j;
+            vstore(d, _mm512_permutex2var_ps(e01, ev, e23));
+            vstore(d + hp * wq, _mm512_permutex2var_ps(o01, ev, o23));
+            vstore(d + 2 * hp * wq, _mm512_permutex2var_ps(e01, od, e23));
+            vstore(d + 3 * hp * wq, _mm512_permutex2var_ps(o01, od, o23));
+        }
+    }
+    return;
+#endif
     for (int64_t q = 0; q < WT_M; q++) {
         /* column j of phase q is padded column 4j + q, input column 4j + q - PL */
         int64_t j0 = cv->PL > q ? cdiv(cv->PL - q, WT_M) : 0;
