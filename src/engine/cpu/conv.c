@@ -228,11 +228,18 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
         int64_t ldv = cdiv64(th * tw, nr_nchw) * nr_nchw;
         cv->wt_hp = th * 4 + 2;
         cv->wt_wq = cdiv64(tw, vl) * vl + vl; /* a whole vector for the tiles' last two columns */
-        size_t fill = (size_t)(4 * cv->wt_hp * cv->wt_wq) * sizeof(float);
-        size_t mbuf = (size_t)(36 * mr * nr_nchw) * sizeof(float);
-        cv->wt_slot = ((fill > mbuf ? fill : mbuf) + 63) & ~(size_t)63;
+        cv->wt_fill = ((size_t)(4 * cv->wt_hp * cv->wt_wq) * sizeof(float) + 63) & ~(size_t)63;
+        size_t mbuf = ((size_t)(36 * mr * nr_nchw) * sizeof(float) + 63) & ~(size_t)63;
+        cv->wt_slot = cv->wt_fill + mbuf;
         size_t vbytes = ((size_t)(36 * cv->C * ldv) * sizeof(float) + 63) & ~(size_t)63;
-        cv->scratch = vbytes + cv->wt_slot * DT_CONV_SLOTS;
+        /* many tile blocks (large maps) and a block's V small enough for L2:
+         * each job transforms its own block's input instead of all of V
+         * going through memory */
+        if (cv->C <= 128)
+            cv->wt_vblk = (size_t)(36 * cv->C * nr_nchw) * sizeof(float);
+        size_t global = vbytes + cv->wt_slot * DT_CONV_SLOTS;
+        size_t block = (cv->wt_slot + cv->wt_vblk) * DT_CONV_SLOTS;
+        cv->scratch = global > block ? global : block;
     } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         /* [group][Mg/mr][K][mr]; W is [M][K] with K in (ci, ky, kx) order */
         int64_t nb = cdiv64(Mg, mr);

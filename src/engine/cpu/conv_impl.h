@@ -55,7 +55,9 @@ typedef struct dt_conv {
     /* Winograd F(4x4,3x3) (conv_wino.h): stride-1 3x3 NCHW, group 1 */
     int wino;
     int64_t wt_hp, wt_wq;    /* rows and columns of each column-phase plane of a channel */
-    size_t wt_slot;          /* bytes of one thread slot (phase planes or GEMM tile buffer) */
+    size_t wt_slot;          /* bytes of one thread slot: phase planes, then the GEMM tile buffer */
+    size_t wt_fill;          /* bytes of the phase planes at the start of a slot */
+    size_t wt_vblk;          /* per-block mode: bytes of a block's V after the slot (0: never) */
 } dt_conv;
 
 /* Blocking of each ISA's micro-kernels: NCHW rows per weight panel, NCHW

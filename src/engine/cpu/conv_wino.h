@@ -83,23 +83,26 @@ AI void wino_store4(float *y, const vf v[4], int n)
 typedef struct wino_ctx {
     const dt_conv *cv;
     const float *x;
-    float *y, *v;
+    float *y, *v; /* v: all of V (global mode) */
     char *slots;
+    size_t slot_bytes;
+    int block; /* per-block mode: each GEMM job transforms its block's input */
     int64_t tw, ntiles, ldv, nblk, mchunk, nmb;
     atomic_llong next;
 } wino_ctx;
 
-/* Channel c of x into its four column-phase planes (wt_hp x wt_wq each). */
-static void wino_fill(const dt_conv *cv, const float *xc, float *buf)
+/* Padded rows [r0, r0 + hp) of channel xc into its four column-phase planes
+ * (hp x wt_wq each). */
+static void wino_fill(const dt_conv *cv, const float *xc, float *buf, int64_t r0, int64_t hp)
 {
-    const int64_t hp = cv->wt_hp, wq = cv->wt_wq;
+    const int64_t wq = cv->wt_wq;
 #if VL == 16
     /* 64 padded columns at a time: masked loads (lanes outside the input
      * are zero and never read), then even/odd splits twice */
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (int64_t r = 0; r < hp; r++) {
-        int64_t iy = r - cv->PT;
+        int64_t iy = r0 + r - cv->PT;
         if (iy < 0 || iy >= cv->H) {
             for (int64_t q = 0; q < WT_M; q++)
                 memset(buf + (q * hp + r) * wq, 0, (size_t)wq * sizeof(float));
@@ -132,7 +135,7 @@ static void wino_fill(const dt_conv *cv, const float *xc, float *buf)
             j1 = j0;
         for (int64_t r = 0; r < hp; r++) {
             float *dst = buf + (q * hp + r) * wq;
-            int64_t iy = r - cv->PT;
+            int64_t iy = r0 + r - cv->PT;
             if (iy < 0 || iy >= cv->H || j0 >= wq) {
                 memset(dst, 0, (size_t)wq * sizeof(float));
                 continue;
@@ -148,17 +151,22 @@ static void wino_fill(const dt_conv *cv, const float *xc, float *buf)
     }
 }
 
-/* Input transform of channel c, all tiles. */
-static void wino_input(const wino_ctx *g, int64_t c, float *buf)
+/* Input transform of channel c for tiles [t0, t0 + nt): V[p][c][t - t0] at
+ * v + p * C * ldv + c * ldv.  buf: a slot for the phase planes of the rows
+ * those tiles read. */
+static void wino_input(const wino_ctx *g, int64_t c, float *buf, int64_t t0, int64_t nt, float *v, int64_t ldv)
 {
     const dt_conv *cv = g->cv;
-    const int64_t hp = cv->wt_hp, wq = cv->wt_wq, th = cdiv(cv->OH, WT_M);
-    wino_fill(cv, g->x + c * cv->H * cv->W, buf);
-    float *vc = g->v + c * g->ldv;
-    const int64_t pstride = cv->C * g->ldv;
-    for (int64_t ty = 0; ty < th; ty++)
-        for (int64_t tx0 = 0; tx0 < g->tw; tx0 += VL) {
-            int n = (int)imin(VL, g->tw - tx0);
+    const int64_t wq = cv->wt_wq, tw = g->tw;
+    const int64_t ty0 = t0 / tw, ty1 = (t0 + nt - 1) / tw; /* tile rows touched */
+    const int64_t r0 = ty0 * WT_M, hp = (ty1 - ty0) * WT_M + WT_A;
+    wino_fill(cv, g->x + c * cv->H * cv->W, buf, r0, hp);
+    float *vc = v + c * ldv;
+    const int64_t pstride = cv->C * ldv;
+    for (int64_t ty = ty0; ty <= ty1; ty++) {
+        int64_t a = imax(0, t0 - ty * tw), b = imin(tw, t0 + nt - ty * tw);
+        for (int64_t tx0 = a; tx0 < b; tx0 += VL) {
+            int n = (int)imin(VL, b - tx0);
             vmk m = vmask_n(n);
             vf t[WT_A][WT_A];
 #pragma GCC unroll 6
@@ -166,10 +174,10 @@ static void wino_input(const wino_ctx *g, int64_t c, float *buf)
                 vf d[WT_A];
 #pragma GCC unroll 6
                 for (int s = 0; s < WT_A; s++)
-                    d[s] = vload(buf + ((s & 3) * hp + ty * WT_M + r) * wq + tx0 + (s >> 2));
+                    d[s] = vload(buf + ((s & 3) * hp + (ty - ty0) * WT_M + r) * wq + tx0 + (s >> 2));
                 wino_bt(d, t[r]);
             }
-            float *o = vc + ty * g->tw + tx0;
+            float *o = vc + ty * tw + tx0 - t0;
 #pragma GCC unroll 6
             for (int s = 0; s < WT_A; s++) {
                 vf col[WT_A], u[WT_A];
@@ -187,18 +195,19 @@ static void wino_input(const wino_ctx *g, int64_t c, float *buf)
                 }
             }
         }
+    }
 }
 
 static void wino_input_slot(void *arg, int64_t s0, int64_t s1)
 {
     wino_ctx *g = arg;
     for (int64_t s = s0; s < s1; s++) {
-        float *buf = (float *)(g->slots + (size_t)s * g->cv->wt_slot);
+        float *buf = (float *)(g->slots + (size_t)s * g->slot_bytes);
         for (;;) {
             int64_t c = atomic_fetch_add(&g->next, 1);
             if (c >= g->cv->C)
                 break;
-            wino_input(g, c, buf);
+            wino_input(g, c, buf, 0, g->ntiles, g->v, g->ldv);
         }
     }
 }
@@ -260,7 +269,10 @@ static void wino_gemm_slot(void *arg, int64_t s0, int64_t s1)
     const int64_t NTB = PA_NV * VL, mpan = cdiv(cv->M, PA_MR);
     static const dt_act_params none = {DT_ACT_NONE, 0.f, 0.f};
     for (int64_t s = s0; s < s1; s++) {
-        float *mb = (float *)(g->slots + (size_t)s * cv->wt_slot);
+        char *slot = g->slots + (size_t)s * g->slot_bytes;
+        float *fb = (float *)slot, *mb = (float *)(slot + cv->wt_fill);
+        float *vb = g->block ? (float *)(slot + cv->wt_slot) : g->v;
+        const int64_t ldb = g->block ? NTB : g->ldv;
         for (;;) {
             int64_t job = atomic_fetch_add(&g->next, 1);
             if (job >= g->nblk * g->nmb)
@@ -271,12 +283,16 @@ static void wino_gemm_slot(void *arg, int64_t s0, int64_t s1)
             int tl = (nt % VL) != 0;
             vmk tm = vmask_n((int)(nt - (nv - 1) * VL));
             int64_t m1 = imin(cv->M, (mc + 1) * g->mchunk);
+            if (g->block)
+                for (int64_t c = 0; c < cv->C; c++)
+                    wino_input(g, c, fb, t0, nt, vb, NTB);
+            const float *vt = g->block ? vb : vb + t0;
             for (int64_t m = mc * g->mchunk; m < m1; m += PA_MR) {
                 int mr = (int)imin(PA_MR, m1 - m);
                 for (int p = 0; p < WT_P; p++)
                     g_pa[tl][mr - 1][nv - 1](cv->C, cv->wp + (p * mpan + m / PA_MR) * cv->C * PA_MR,
-                                             g->v + p * cv->C * g->ldv + t0, g->ldv, mb + p * PA_MR * NTB, NTB,
-                                             cv->zero, &none, tm, KB_ALL);
+                                             vt + p * cv->C * ldb, ldb, mb + p * PA_MR * NTB, NTB, cv->zero,
+                                             &none, tm, KB_ALL);
                 wino_output(g, mb, m, mr, t0, nt);
             }
         }
@@ -293,18 +309,26 @@ static void run_wino(const dt_conv *cv, const float *x, float *y, void *scratch,
     g.tw = cdiv(cv->OW, WT_M);
     g.ntiles = cdiv(cv->OH, WT_M) * g.tw;
     g.ldv = cdiv(g.ntiles, NTB) * NTB;
-    g.v = (float *)scratch;
-    size_t vbytes = ((size_t)(WT_P * cv->C * g.ldv) * sizeof(float) + 63) & ~(size_t)63;
-    g.slots = (char *)scratch + vbytes;
+    g.nblk = cdiv(g.ntiles, NTB);
     int64_t threads = dt_pool_threads(pool);
     int64_t slots = imin(threads, DT_CONV_SLOTS);
-    slots = imin(slots, (int64_t)((scratch_bytes - vbytes) / cv->wt_slot));
+    size_t vbytes = ((size_t)(WT_P * cv->C * g.ldv) * sizeof(float) + 63) & ~(size_t)63;
+    g.block = cv->wt_vblk && g.nblk >= 2 * slots;
+    if (g.block) {
+        g.slot_bytes = cv->wt_slot + cv->wt_vblk;
+        g.slots = (char *)scratch;
+    } else {
+        g.slot_bytes = cv->wt_slot;
+        g.v = (float *)scratch;
+        g.slots = (char *)scratch + vbytes;
+        scratch_bytes = scratch_bytes > vbytes ? scratch_bytes - vbytes : 0;
+    }
+    slots = imin(slots, (int64_t)(scratch_bytes / g.slot_bytes));
     if (slots < 1)
         return; /* prepare always reserves one slot */
-    g.nblk = cdiv(g.ntiles, NTB);
     g.nmb = 1;
     g.mchunk = cdiv(cv->M, PA_MR) * PA_MR;
-    if (slots > 1 && g.nblk < 2 * slots) {
+    if (!g.block && slots > 1 && g.nblk < 2 * slots) {
         int64_t want = imin(cdiv(2 * slots, g.nblk), imax(1, cv->M / 32));
         g.mchunk = cdiv(cdiv(cv->M, want), PA_MR) * PA_MR;
         g.nmb = cdiv(cv->M, g.mchunk);
@@ -313,7 +337,8 @@ static void run_wino(const dt_conv *cv, const float *x, float *y, void *scratch,
         g.x = x + n * cv->C * cv->H * cv->W;
         g.y = y + n * cv->M * cv->OH * cv->OW;
         atomic_store(&g.next, 0);
-        dt_pool_for(slots > 1 ? pool : NULL, imin(slots, cv->C), 1, wino_input_slot, &g);
+        if (!g.block)
+            dt_pool_for(slots > 1 ? pool : NULL, imin(slots, cv->C), 1, wino_input_slot, &g);
         atomic_store(&g.next, 0);
         dt_pool_for(slots > 1 ? pool : NULL, imin(slots, g.nblk * g.nmb), 1, wino_gemm_slot, &g);
     }
