@@ -300,7 +300,8 @@ static int run_case(conv_case c, unsigned *seed, dt_pool *pool)
 static int irand(unsigned *s, int lo, int hi) { return lo + (int)(tl_randf(s, 0.f, 1.f) * (float)(hi - lo + 1)) % (hi - lo + 1); }
 
 static const dt_act g_acts[] = {DT_ACT_NONE, DT_ACT_RELU, DT_ACT_CLIP, DT_ACT_LEAKYRELU, DT_ACT_SIGMOID,
-                                DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH};
+                                DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH,
+                                DT_ACT_HARDSWISH_K};
 
 static void act_params(dt_act a, float *alpha, float *beta)
 {
@@ -314,6 +315,9 @@ static void act_params(dt_act a, float *alpha, float *beta)
     } else if (a == DT_ACT_HARDSIGMOID) {
         *alpha = 0.2f;
         *beta = 0.5f;
+    } else if (a == DT_ACT_HARDSWISH_K) { /* TF.js's fp16 1/6 */
+        *alpha = 0.1666259765625f;
+        *beta = 3.f;
     }
 }
 
@@ -348,6 +352,9 @@ static void test_model_shapes(void)
         {0, 1, 512, 13, 13, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_SILU, 0, 0},
         {0, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, NULL, DT_ACT_NONE, 0, 0},
         {0, 1, 1, 1, 70, 1, 1, 7, 1, 3, 1, 1, 0, 3, 0, 3, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        /* NHWC depthwise, channel tails on the span path (centernet's head) */
+        {1, 1, 18, 9, 40, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 18, 1, NULL, DT_ACT_NONE, 0, 0},
+        {1, 1, 24, 11, 45, 24, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 24, 1, NULL, DT_ACT_HARDSWISH_K, 0.1666259765625f, 3.f},
         /* Winograd F(4x4,3x3): nanodet's shapes, partial tiles, tile rows wider
          * than a vector, asymmetric and large pads, batch 2, odd channels */
         {0, 1, 128, 26, 26, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},

@@ -857,6 +857,9 @@ AI void dwh_row(const dt_conv *cv, const float *xn, float *yr, int64_t oy, const
         for (int64_t c0 = 0; c0 < C; c0 += VL) {
             int64_t nn = imin(VL, C - c0);
             vmk m = vmask_n((int)nn);
+            /* taps known (KW_, SW_) and dilation 1: each input pixel of the
+             * row segment is loaded once and feeds every tap that reads it */
+            int span = KW_ && SW_ && DW == 1 && inner;
             int full = inner && nn == VL;
             vf acc[DW_P][1];
             vf bias = vload(cv->bias + c0);
@@ -869,7 +872,22 @@ AI void dwh_row(const dt_conv *cv, const float *xn, float *yr, int64_t oy, const
                     continue;
                 const float *row = xn + iy * W * C + c0;
                 const float *wk = cv->wp + (int64_t)ky * KW * cpad + c0;
-                if (full) {
+                if (span) {
+                    const int NX = (DW_P - 1) * SW + KW; /* SW_ <= 2, KW_ <= 5 */
+                    const float *q0 = row + ixa * C;
+                    vf xin[(DW_P - 1) * 2 + 5], wv[5];
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < KW; kx++)
+                        wv[kx] = vload(wk + kx * cpad);
+#pragma GCC unroll 19
+                    for (int i = 0; i < NX; i++)
+                        xin[i] = nn == VL ? vload(q0 + i * C) : vloadm(q0 + i * C, m);
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < KW; kx++)
+#pragma GCC unroll 8
+                        for (int p = 0; p < DW_P; p++)
+                            acc[p][0] = vfma(xin[p * SW + kx], wv[kx], acc[p][0]);
+                } else if (full) {
                     const float *q0 = row + ixa * C;
 #pragma GCC unroll 5
                     for (int kx = 0; kx < KW; kx++) {
