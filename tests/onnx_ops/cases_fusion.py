@@ -1,8 +1,9 @@
 """Fusion patterns of src/engine/passes/fuse.c, checked against ONNX Runtime:
 each graph is one the fuser rewrites (BN, bias and activations folded into
-Conv, Pad folded into Conv pads, exported HardSwish/HardSigmoid spellings,
-SiLU), plus near-misses it must leave alone (a second consumer, a non-zero
-pad value, constants that are not exactly 3/6)."""
+Conv, Pad folded into Conv pads, exported HardSwish/HardSigmoid spellings, also with other
+constants (TF.js's fp16-rounded 1/6: the parametric HardSwishK), SiLU, Pad(-inf)
+into MaxPool pads), plus near-misses it must leave alone (a second consumer, a
+non-zero pad value, a clip bound that is not 0/6, pads as wide as the window)."""
 import numpy as np
 
 from common import case, make_node, rand
@@ -99,7 +100,7 @@ case("fuse_hsigmoid_gate",
 # the fuser must leave the graph as it is, and the answer stays exact.
 inits = conv_inits()
 inits.update({"three": scalar(3), "sixth": scalar(np.float16(1.0 / 6.0)), "lo": scalar(0), "hi": scalar(6)})
-case("fuse_hswish_fp16_const_kept",
+case("fuse_hswish_fp16_const",
      [make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
       make_node("Mul", ["c", "sixth"], ["m"]),
       make_node("Add", ["c", "three"], ["a"]),
@@ -125,3 +126,38 @@ for act, attrs in (("HardSwish", {}), ("HardSigmoid", {"alpha": 0.3, "beta": 0.4
          [make_node("Conv", ["x", "w", "b"], ["c"], group=1, strides=[2, 2]),
           make_node(act, ["c"], ["y"], **attrs)],
          inputs={"x": x}, outputs=["y"], initializers=conv_inits(), opset=14)
+
+# nanodet's pattern on the Winograd path: Pad (zeros) -> 3x3 stride-1 Conv (20 -> 18
+# channels, odd sizes) -> LeakyRelu, all folded into one Winograd conv
+xw = rand(1, 20, 13, 11, lo=-3, hi=3)
+inits = conv_inits(cin=20, cout=18)
+inits["p"] = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64)
+case("fuse_pad_conv_leaky_wino",
+     [make_node("Pad", ["x", "p"], ["q"], mode="constant"),
+      make_node("Conv", ["q", "w", "b"], ["c"]),
+      make_node("LeakyRelu", ["c"], ["y"], alpha=0.1)],
+     inputs={"x": xw}, outputs=["y"], initializers=inits, opset=13)
+
+# hard_swish with other constants: x * 0.2 * clip(x + 2.5, 0, 6) (HardSwishK, after a
+# depthwise conv); a clip to 5 is not a hard_swish and must stay
+for nm, hi in (("fuse_hswish_k_dw", 6.0), ("fuse_hswish_k_clip5_kept", 5.0)):
+    inits = {"w": rand(6, 1, 3, 3, lo=-0.5, hi=0.5), "b": rand(6), "a": scalar(2.5), "k": scalar(0.2),
+             "lo": scalar(0), "hi": scalar(hi)}
+    case(nm,
+         [make_node("Conv", ["x6", "w", "b"], ["c"], group=6, pads=[1, 1, 1, 1]),
+          make_node("Mul", ["k", "c"], ["m"]),
+          make_node("Add", ["c", "a"], ["s"]),
+          make_node("Clip", ["s", "lo", "hi"], ["r"]),
+          make_node("Mul", ["r", "m"], ["y"])],
+         inputs={"x6": rand(1, 6, 9, 10, lo=-6, hi=6)}, outputs=["y"], initializers=inits, opset=13)
+
+# Pad(-inf) -> MaxPool: folded into the pool's pads (nanodet's stem); with ceil_mode
+# and with a finite pad value it must stay
+for nm, pads, val, ceil in (("fuse_pad_maxpool", [0, 0, 1, 1, 0, 0, 1, 0], -np.inf, 0),
+                            ("fuse_pad_maxpool_ceil_kept", [0, 0, 1, 1, 0, 0, 1, 1], -np.inf, 1),
+                            ("fuse_pad_maxpool_finite_kept", [0, 0, 1, 1, 0, 0, 1, 1], -1.0, 0)):
+    case(nm,
+         [make_node("Pad", ["x", "p", "pv"], ["q"], mode="constant"),
+          make_node("MaxPool", ["q"], ["y"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=ceil)],
+         inputs={"x": x}, outputs=["y"],
+         initializers={"p": np.array(pads, dtype=np.int64), "pv": scalar(val)}, opset=13)

@@ -92,6 +92,13 @@ conv_case("nn_conv_3d_s2", (1, 2, 7, 6, 5), 2, (2, 3, 1), strides=[2, 1, 2], pad
 conv_case("nn_conv_opset7", (1, 3, 7, 9), 4, (3, 3), opset=7, pads=[1, 1, 1, 1])
 conv_case("nn_conv_opset11", (1, 3, 7, 9), 4, (3, 3), opset=11, strides=[2, 1])
 conv_case("nn_conv_big", (1, 16, 20, 21), 24, (3, 3), pads=[1, 1, 1, 1])
+# Winograd F(4x4,3x3) path (stride-1 3x3, group 1, >= 16 channels): partial tiles,
+# odd channel counts, tile rows wider than a vector, asymmetric / no / large pads, batch 2
+conv_case("nn_conv_wino_13", (1, 19, 13, 13), 21, (3, 3), pads=[1, 1, 1, 1])
+conv_case("nn_conv_wino_nopad", (2, 16, 10, 11), 17, (3, 3))
+conv_case("nn_conv_wino_asym", (1, 20, 9, 70), 18, (3, 3), pads=[0, 2, 1, 0])
+conv_case("nn_conv_wino_pad2", (1, 24, 6, 7), 16, (3, 3), pads=[2, 2, 2, 2])
+conv_case("nn_conv_wino_blocks", (1, 32, 30, 37), 40, (3, 3), auto_pad="SAME_UPPER")
 conv_case("nn_conv_kernel_eq_input", (1, 3, 5, 5), 2, (5, 5))
 conv_case("nn_conv_one_pixel", (1, 3, 1, 1), 2, (3, 3), pads=[1, 1, 1, 1])
 # kernel_shape attribute left out: taken from W

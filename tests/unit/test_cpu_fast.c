@@ -300,7 +300,8 @@ static int run_case(conv_case c, unsigned *seed, dt_pool *pool)
 static int irand(unsigned *s, int lo, int hi) { return lo + (int)(tl_randf(s, 0.f, 1.f) * (float)(hi - lo + 1)) % (hi - lo + 1); }
 
 static const dt_act g_acts[] = {DT_ACT_NONE, DT_ACT_RELU, DT_ACT_CLIP, DT_ACT_LEAKYRELU, DT_ACT_SIGMOID,
-                                DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH};
+                                DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH,
+                                DT_ACT_HARDSWISH_K};
 
 static void act_params(dt_act a, float *alpha, float *beta)
 {
@@ -314,6 +315,9 @@ static void act_params(dt_act a, float *alpha, float *beta)
     } else if (a == DT_ACT_HARDSIGMOID) {
         *alpha = 0.2f;
         *beta = 0.5f;
+    } else if (a == DT_ACT_HARDSWISH_K) { /* TF.js's fp16 1/6 */
+        *alpha = 0.1666259765625f;
+        *beta = 3.f;
     }
 }
 
@@ -348,6 +352,18 @@ static void test_model_shapes(void)
         {0, 1, 512, 13, 13, 256, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_SILU, 0, 0},
         {0, 1, 4, 1, 1, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, NULL, DT_ACT_NONE, 0, 0},
         {0, 1, 1, 1, 70, 1, 1, 7, 1, 3, 1, 1, 0, 3, 0, 3, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        /* NHWC depthwise, channel tails on the span path (centernet's head) */
+        {1, 1, 18, 9, 40, 18, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 18, 1, NULL, DT_ACT_NONE, 0, 0},
+        {1, 1, 24, 11, 45, 24, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 24, 1, NULL, DT_ACT_HARDSWISH_K, 0.1666259765625f, 3.f},
+        /* Winograd F(4x4,3x3): nanodet's shapes, partial tiles, tile rows wider
+         * than a vector, asymmetric and large pads, batch 2, odd channels */
+        {0, 1, 128, 26, 26, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {0, 1, 256, 13, 13, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {0, 1, 32, 104, 104, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {0, 2, 19, 13, 13, 21, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_RELU, 0, 0},
+        {0, 1, 16, 8, 70, 17, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0, 1, 0, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 16, 6, 7, 24, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 33, 5, 4, 40, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, NULL, DT_ACT_CLIP, 0, 6},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         run_case(cs[i], &seed, g_pool);
@@ -884,6 +900,69 @@ static void test_isa_eltwise(void)
     dt_free(b);
 }
 
+/* Equal (f32 -> bool) and Cast (bool -> f32) fast paths against the
+ * reference, element for element (centernet's peak mask). */
+static void test_mask(void)
+{
+    unsigned seed = 21;
+    dt_status st;
+    int64_t d[4] = {1, 37, 29, 80};
+    size_t n = 37 * 29 * 80;
+    float *a = rand_buf(n, &seed, -4.f, 4.f), *b = dt_malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        b[i] = (i % 3) ? a[i] : a[i] + 1.f;
+    b[5] = NAN;
+    a[7] = NAN;
+    b[7] = NAN;
+    dt_graph *g = dt_graph_create();
+    int ins[2] = {dt_graph_add_value(g, "a", DT_F32, 4, d, &st), dt_graph_add_const(g, "b", DT_F32, 4, d, b, &st)};
+    int eq = dt_graph_add_value(g, "eq", DT_BOOL, 4, d, &st), yv = dt_graph_add_value(g, "y", DT_F32, 4, d, &st);
+    int ne = dt_graph_add_node(g, DT_OP_Equal, "e", 2, ins, 1, &eq, &st);
+    int nc = dt_graph_add_node(g, DT_OP_Cast, "c", 1, &eq, 1, &yv, &st);
+    dt_node_set_int(g, nc, "to", 1, &st);
+    g->nodes[ne].opset = g->nodes[nc].opset = 13;
+    uint8_t *m1 = dt_malloc(n), *m2 = dt_malloc(n);
+    float *y1 = dt_malloc(n * sizeof(float)), *y2 = dt_malloc(n * sizeof(float));
+    for (int pass = 0; pass < 2; pass++) {
+        int nis[2] = {ne, nc};
+        for (int k = 0; k < 2; k++) {
+            dt_node *node = &g->nodes[nis[k]];
+            const dt_cpu_kernel *kern = dt_cpu_select(g, node);
+            const dt_opdef *def = dt_opdef_get(node->op);
+            CHECK(kern != NULL && def && def->ref);
+            if (!kern || !def || !def->ref)
+                continue;
+            CHECK(kern->prepare(g, node, &st) == DT_OK);
+            dt_tensor ti[2] = {dt_value_view(&g->values[node->in[0]]), {0}};
+            const dt_tensor *tin[2] = {&ti[0], NULL};
+            if (k == 0) {
+                ti[0].data = a;
+                ti[1] = dt_value_view(&g->values[node->in[1]]);
+                tin[1] = &ti[1];
+            } else {
+                ti[0].data = m1;
+            }
+            dt_tensor to = dt_value_view(&g->values[node->out[0]]);
+            dt_tensor *outs[1] = {&to};
+            dt_kctx ctx = {pass ? g_pool : NULL, NULL, 0};
+            to.data = k == 0 ? (void *)m1 : (void *)y1;
+            CHECK(kern->run(node, tin, node->n_in, outs, 1, &ctx, &st) == DT_OK);
+            to.data = k == 0 ? (void *)m2 : (void *)y2;
+            CHECK(def->ref(node, tin, node->n_in, outs, 1, &ctx, &st) == DT_OK);
+            CHECK(memcmp(k == 0 ? (void *)m1 : (void *)y1, k == 0 ? (void *)m2 : (void *)y2,
+                         k == 0 ? n : n * sizeof(float)) == 0);
+            g_checked++;
+        }
+    }
+    dt_free(m1);
+    dt_free(m2);
+    dt_free(y1);
+    dt_free(y2);
+    dt_free(a);
+    dt_free(b);
+    dt_graph_free(g);
+}
+
 int main(void)
 {
     dt_status st;
@@ -898,6 +977,7 @@ int main(void)
     RUN(test_topk);
     RUN(test_reduce);
     RUN(test_eltwise);
+    RUN(test_mask);
     RUN(test_slice);
     RUN(test_isa_eltwise);
     fprintf(stderr, "%d kernel runs checked\n", g_checked);

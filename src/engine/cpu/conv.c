@@ -127,7 +127,34 @@ static int conv_analyse(const dt_graph *g, const dt_node *n, dt_conv *cv)
                 (cv->OW + 16 + (int64_t)(cv->KW - 1) * cv->DW) >= INT32_MAX / 2)
         return 0;
     cv->act = dt_act_from_node(n);
+    /* Winograd pays off once the GEMMs dominate its transforms */
+    cv->wino = cv->kind == DT_CONV_NCHW_GEMM && cv->KH == 3 && cv->KW == 3 && cv->SH == 1 && cv->SW == 1 &&
+               cv->DH == 1 && cv->DW == 1 && cv->group == 1 && cv->C >= 16 && cv->M >= 16 && cv->OH >= 4 &&
+               cv->OW >= 4;
     return 1;
+}
+
+/* Winograd F(4x4,3x3) weights: U = G g Gᵀ per (m, c), in double, packed
+ * [36][M/mr][C][mr] (conv_wino.h). */
+static void wino_pack(const dt_conv *cv, const float *w, int mr)
+{
+    static const double G[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                   {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                   {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+    const int64_t C = cv->C, mpan = cdiv64(cv->M, mr);
+    for (int64_t m = 0; m < cv->M; m++)
+        for (int64_t c = 0; c < C; c++) {
+            const float *g = w + (m * C + c) * 9;
+            double t[6][3]; /* G g */
+            for (int a = 0; a < 6; a++)
+                for (int j = 0; j < 3; j++)
+                    t[a][j] = G[a][0] * g[j] + G[a][1] * g[3 + j] + G[a][2] * g[6 + j];
+            for (int a = 0; a < 6; a++)
+                for (int b = 0; b < 6; b++) {
+                    double u = t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2];
+                    cv->wp[((a * 6 + b) * mpan + m / mr) * C * mr + c * mr + m % mr] = (float)u;
+                }
+        }
 }
 
 static void conv_free(void *p)
@@ -165,7 +192,11 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
     const dt_value *bv = dt_node_in(g, n, 2);
     const int64_t K = cv->K, Mg = cv->Mg, taps = (int64_t)cv->KH * cv->KW;
     size_t wn;
-    if (cv->kind == DT_CONV_NCHW_GEMM) {
+    if (cv->wino) {
+        cv->mr = mr;
+        cv->nr = nr_nchw;
+        wn = (size_t)(36 * cdiv64(Mg, mr) * mr * cv->C);
+    } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         cv->mr = mr;
         cv->nr = nr_nchw;
         wn = (size_t)(cv->group * cdiv64(Mg, mr) * mr * K);
@@ -177,9 +208,9 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
     }
     cv->wp = dt_aligned_alloc(wn * sizeof(float));
     cv->bias = dt_aligned_alloc((size_t)(cv->M + 64) * sizeof(float));
-    if (cv->kind == DT_CONV_NHWC_GEMM)
+    if (cv->kind == DT_CONV_NHWC_GEMM || cv->wino)
         cv->zero = dt_aligned_alloc((size_t)(cv->Cg + 16) * sizeof(float));
-    if (!cv->wp || !cv->bias || (cv->kind == DT_CONV_NHWC_GEMM && !cv->zero)) {
+    if (!cv->wp || !cv->bias || ((cv->kind == DT_CONV_NHWC_GEMM || cv->wino) && !cv->zero)) {
         conv_free(cv);
         return dt_fail(st, DT_ENOMEM, "out of memory packing conv '%s'", n->name ? n->name : "?");
     }
@@ -189,7 +220,27 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
         memcpy(cv->bias, bv->buf->data, (size_t)cv->M * sizeof(float));
     if (cv->zero)
         memset(cv->zero, 0, (size_t)(cv->Cg + 16) * sizeof(float));
-    if (cv->kind == DT_CONV_NCHW_GEMM) {
+    if (cv->wino) {
+        wino_pack(cv, w, mr);
+        /* scratch: V[36][C][tiles rounded to blocks], then per-thread slots */
+        int64_t vl = isa == DT_ISA_AVX512 ? 16 : isa == DT_ISA_AVX2 ? 8 : 1;
+        int64_t th = cdiv64(cv->OH, 4), tw = cdiv64(cv->OW, 4);
+        int64_t ldv = cdiv64(th * tw, nr_nchw) * nr_nchw;
+        cv->wt_hp = th * 4 + 2;
+        cv->wt_wq = cdiv64(tw, vl) * vl + vl; /* a whole vector for the tiles' last two columns */
+        cv->wt_fill = ((size_t)(4 * cv->wt_hp * cv->wt_wq) * sizeof(float) + 63) & ~(size_t)63;
+        size_t mbuf = ((size_t)(36 * mr * nr_nchw) * sizeof(float) + 63) & ~(size_t)63;
+        cv->wt_slot = cv->wt_fill + mbuf;
+        size_t vbytes = ((size_t)(36 * cv->C * ldv) * sizeof(float) + 63) & ~(size_t)63;
+        /* many tile blocks (large maps) and a block's V small enough for L2:
+         * each job transforms its own block's input instead of all of V
+         * going through memory */
+        if (cv->C <= 128)
+            cv->wt_vblk = (size_t)(36 * cv->C * nr_nchw) * sizeof(float);
+        size_t global = vbytes + cv->wt_slot * DT_CONV_SLOTS;
+        size_t block = (cv->wt_slot + cv->wt_vblk) * DT_CONV_SLOTS;
+        cv->scratch = global > block ? global : block;
+    } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         /* [group][Mg/mr][K][mr]; W is [M][K] with K in (ci, ky, kx) order */
         int64_t nb = cdiv64(Mg, mr);
         for (int64_t gr = 0; gr < cv->group; gr++)
@@ -302,6 +353,9 @@ static dt_code conv_run(const dt_node *n, const dt_tensor *const *in, int n_in, 
 }
 
 #define KDEF(var, nm) static const dt_cpu_kernel var = {nm, conv_prepare, conv_run};
+KDEF(k_wino_512, "conv_wino_avx512")
+KDEF(k_wino_2, "conv_wino_avx2")
+KDEF(k_wino_g, "conv_wino_generic")
 KDEF(k_nchw_512, "conv_nchw_gemm_avx512")
 KDEF(k_1x1_512, "conv_nchw_1x1_avx512")
 KDEF(k_nhwc_512, "conv_nhwc_gemm_avx512")
@@ -320,15 +374,16 @@ KDEF(k_dwh_g, "conv_dw_nhwc_generic")
 
 const dt_cpu_kernel *dt_cpu_conv_select(const dt_graph *g, const dt_node *n)
 {
-    static const dt_cpu_kernel *const tab[3][5] = {
-        {&k_nchw_g, &k_1x1_g, &k_nhwc_g, &k_dwc_g, &k_dwh_g},
-        {&k_nchw_2, &k_1x1_2, &k_nhwc_2, &k_dwc_2, &k_dwh_2},
-        {&k_nchw_512, &k_1x1_512, &k_nhwc_512, &k_dwc_512, &k_dwh_512},
+    static const dt_cpu_kernel *const tab[3][6] = {
+        {&k_nchw_g, &k_1x1_g, &k_nhwc_g, &k_dwc_g, &k_dwh_g, &k_wino_g},
+        {&k_nchw_2, &k_1x1_2, &k_nhwc_2, &k_dwc_2, &k_dwh_2, &k_wino_2},
+        {&k_nchw_512, &k_1x1_512, &k_nhwc_512, &k_dwc_512, &k_dwh_512, &k_wino_512},
     };
     dt_conv cv;
     if (n->op != DT_OP_Conv || !conv_analyse(g, n, &cv))
         return NULL;
-    int v = cv.kind == DT_CONV_NCHW_GEMM ? (cv.direct ? 1 : 0)
+    int v = cv.wino                      ? 5
+          : cv.kind == DT_CONV_NCHW_GEMM ? (cv.direct ? 1 : 0)
           : cv.kind == DT_CONV_NHWC_GEMM ? 2
           : cv.nhwc                      ? 4
                                          : 3;

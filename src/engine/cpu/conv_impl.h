@@ -12,6 +12,8 @@
  *               channels of one input pixel per tap (a zero row for padding;
  *               with K <= 64, a stem conv, the pixel's patch is gathered into
  *               one row).  Weights packed in NR-column strips [K][NR].
+ *   winograd  : NCHW stride-1 3x3 group-1 convs with enough channels run
+ *               F(4x4,3x3) (conv_wino.h): weights transformed at load.
  *   depthwise : direct KHxKW kernel, group == C == M; NCHW reads padded
  *               column-phase copies of each plane, NHWC vectorises channels.
  * Long K runs in chunks (GEMM_KC) accumulating into the output, so that the
@@ -50,6 +52,12 @@ typedef struct dt_conv {
     int32_t *koff;           /* NCHW implicit GEMM: offset of B row k from an output segment's base */
     size_t dw_slot;          /* NCHW depthwise: bytes of one slot (SW phase planes) */
     size_t scratch;          /* bytes of scratch run() needs */
+    /* Winograd F(4x4,3x3) (conv_wino.h): stride-1 3x3 NCHW, group 1 */
+    int wino;
+    int64_t wt_hp, wt_wq;    /* rows and columns of each column-phase plane of a channel */
+    size_t wt_slot;          /* bytes of one thread slot: phase planes, then the GEMM tile buffer */
+    size_t wt_fill;          /* bytes of the phase planes at the start of a slot */
+    size_t wt_vblk;          /* per-block mode: bytes of a block's V after the slot (0: never) */
 } dt_conv;
 
 /* Blocking of each ISA's micro-kernels: NCHW rows per weight panel, NCHW

@@ -103,6 +103,8 @@ AI vf vact(vf x, const dt_act_params *p)
         return vmin(vmax(vfma(x, vset1(p->alpha), vset1(p->beta)), vzero()), vset1(1.f));
     case DT_ACT_HARDSWISH:
         return vmul(x, vmin(vmax(vfma(x, vset1(1.f / 6.f), vset1(0.5f)), vzero()), vset1(1.f)));
+    case DT_ACT_HARDSWISH_K:
+        return vmul(vmul(x, vset1(p->alpha)), vmin(vmax(vadd(x, vset1(p->beta)), vzero()), vset1(6.f)));
     case DT_ACT_SILU:
         return vmul(x, vsigmoid(x));
     case DT_ACT_TANH: { /* 2*sigmoid(2x) - 1 */
@@ -965,6 +967,9 @@ AI void dwh_row(const dt_conv *cv, const float *xn, float *yr, int64_t oy, const
         for (int64_t c0 = 0; c0 < C; c0 += VL) {
             int64_t nn = imin(VL, C - c0);
             vmk m = vmask_n((int)nn);
+            /* taps known (KW_, SW_) and dilation 1: each input pixel of the
+             * row segment is loaded once and feeds every tap that reads it */
+            int span = KW_ && SW_ && DW == 1 && inner;
             int full = inner && nn == VL;
             vf acc[DW_P][1];
             vf bias = vload(cv->bias + c0);
@@ -977,7 +982,22 @@ AI void dwh_row(const dt_conv *cv, const float *xn, float *yr, int64_t oy, const
                     continue;
                 const float *row = xn + iy * W * C + c0;
                 const float *wk = cv->wp + (int64_t)ky * KW * cpad + c0;
-                if (full) {
+                if (span) {
+                    const int NX = (DW_P - 1) * SW + KW; /* SW_ <= 2, KW_ <= 5 */
+                    const float *q0 = row + ixa * C;
+                    vf xin[(DW_P - 1) * 2 + 5], wv[5];
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < KW; kx++)
+                        wv[kx] = vload(wk + kx * cpad);
+#pragma GCC unroll 19
+                    for (int i = 0; i < NX; i++)
+                        xin[i] = nn == VL ? vload(q0 + i * C) : vloadm(q0 + i * C, m);
+#pragma GCC unroll 5
+                    for (int kx = 0; kx < KW; kx++)
+#pragma GCC unroll 8
+                        for (int p = 0; p < DW_P; p++)
+                            acc[p][0] = vfma(xin[p * SW + kx], wv[kx], acc[p][0]);
+                } else if (full) {
                     const float *q0 = row + ixa * C;
 #pragma GCC unroll 5
                     for (int kx = 0; kx < KW; kx++) {
@@ -1151,12 +1171,16 @@ void ISA_FN(dt_fast_softmax)(const float *x, float *y, int64_t rows, int64_t n)
     }
 }
 
+#include "engine/cpu/conv_wino.h"
+
 /* ---- entry --------------------------------------------------------------- */
 
 void ISA_FN(dt_conv_run)(const dt_conv *cv, const float *x, float *y, void *scratch, size_t scratch_bytes,
                          dt_pool *pool)
 {
-    if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct) {
+    if (cv->wino) {
+        run_wino(cv, x, y, scratch, scratch_bytes, pool);
+    } else if (cv->kind == DT_CONV_NCHW_GEMM && !cv->direct) {
         run_nchw_implicit(cv, x, y, scratch, pool);
     } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         run_nchw_gemm(cv, x, y, pool);

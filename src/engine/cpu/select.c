@@ -37,6 +37,8 @@ const dt_cpu_kernel *dt_cpu_select(const dt_graph *g, const dt_node *n)
     case DT_OP_Mul:
     case DT_OP_Div:
     case DT_OP_Softmax:
+    case DT_OP_Equal:
+    case DT_OP_Cast:
         return dt_cpu_eltwise_select(g, n);
     default:
         return NULL;

@@ -73,7 +73,8 @@ typedef enum dt_cu_uop {
 
 /* Activation kinds: the values of dt_act (ops/op_util.h). */
 enum { DT_CU_ACT_NONE = 0, DT_CU_ACT_RELU, DT_CU_ACT_CLIP, DT_CU_ACT_LEAKYRELU, DT_CU_ACT_SIGMOID,
-       DT_CU_ACT_HARDSIGMOID, DT_CU_ACT_HARDSWISH, DT_CU_ACT_SILU, DT_CU_ACT_TANH, DT_CU_ACT_MISH };
+       DT_CU_ACT_HARDSIGMOID, DT_CU_ACT_HARDSWISH, DT_CU_ACT_SILU, DT_CU_ACT_TANH, DT_CU_ACT_MISH,
+       DT_CU_ACT_HARDSWISH_K };
 
 typedef struct dt_cu_unary {
     int op, src, dst;      /* dt_cu_uop, dtypes of input and output */
@@ -324,6 +325,11 @@ DT_HD float dt_cu_act(int kind, float alpha, float beta, float x)
     case DT_CU_ACT_SILU: return x / (1.f + expf(-x));
     case DT_CU_ACT_TANH: return tanhf(x);
     case DT_CU_ACT_MISH: return x * tanhf(log1pf(expf(x)));
+    case DT_CU_ACT_HARDSWISH_K: {
+        float r = x + beta;
+        r = r < 0.f ? 0.f : (r > 6.f ? 6.f : r);
+        return (x * alpha) * r;
+    }
     default: return x;
     }
 }

@@ -28,7 +28,8 @@ _Static_assert(SAME_(DT_CU_ACT_RELU, DT_ACT_RELU) && SAME_(DT_CU_ACT_CLIP, DT_AC
                    SAME_(DT_CU_ACT_LEAKYRELU, DT_ACT_LEAKYRELU) && SAME_(DT_CU_ACT_SIGMOID, DT_ACT_SIGMOID) &&
                    SAME_(DT_CU_ACT_HARDSIGMOID, DT_ACT_HARDSIGMOID) &&
                    SAME_(DT_CU_ACT_HARDSWISH, DT_ACT_HARDSWISH) && SAME_(DT_CU_ACT_SILU, DT_ACT_SILU) &&
-                   SAME_(DT_CU_ACT_TANH, DT_ACT_TANH) && SAME_(DT_CU_ACT_MISH, DT_ACT_MISH),
+                   SAME_(DT_CU_ACT_TANH, DT_ACT_TANH) && SAME_(DT_CU_ACT_MISH, DT_ACT_MISH) &&
+                   SAME_(DT_CU_ACT_HARDSWISH_K, DT_ACT_HARDSWISH_K),
                "cu_kern.h activation codes must match dt_act");
 #undef SAME_
 

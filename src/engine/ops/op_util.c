@@ -30,6 +30,7 @@ static const char *const g_act_names[] = {
     [DT_ACT_LEAKYRELU] = "LeakyRelu", [DT_ACT_SIGMOID] = "Sigmoid",
     [DT_ACT_HARDSIGMOID] = "HardSigmoid", [DT_ACT_HARDSWISH] = "HardSwish",
     [DT_ACT_SILU] = "SiLU", [DT_ACT_TANH] = "Tanh", [DT_ACT_MISH] = "Mish",
+    [DT_ACT_HARDSWISH_K] = "HardSwishK",
 };
 
 dt_act dt_act_from_name(const char *name)

@@ -25,10 +25,14 @@ static inline int dt_norm_axis(int64_t axis, int rank)
 /* Fused activation carried by Conv/Gemm/MatMul after the fusion pass:
  * attr "activation" (string) with "act_alpha"/"act_beta" (floats).
  *   Relu; Clip(alpha=min, beta=max); LeakyRelu(alpha); Sigmoid;
- *   HardSigmoid(alpha, beta); HardSwish; SiLU (x*sigmoid(x)); Tanh; Mish. */
+ *   HardSigmoid(alpha, beta); HardSwish; SiLU (x*sigmoid(x)); Tanh; Mish;
+ *   HardSwishK(alpha, beta) = (x * alpha) * min(max(x + beta, 0), 6), evaluated
+ *   in that order: TF's hard_swish spelled with its own (e.g. fp16-rounded)
+ *   constants, fused bit-exactly. */
 typedef enum dt_act {
     DT_ACT_NONE = 0, DT_ACT_RELU, DT_ACT_CLIP, DT_ACT_LEAKYRELU, DT_ACT_SIGMOID,
     DT_ACT_HARDSIGMOID, DT_ACT_HARDSWISH, DT_ACT_SILU, DT_ACT_TANH, DT_ACT_MISH,
+    DT_ACT_HARDSWISH_K,
 } dt_act;
 
 typedef struct dt_act_params {
@@ -52,6 +56,7 @@ static inline float dt_act_apply1(const dt_act_params *p, float x)
     case DT_ACT_SIGMOID: return 1.f / (1.f + expf(-x));
     case DT_ACT_HARDSIGMOID: { float y = p->alpha * x + p->beta; return y < 0.f ? 0.f : (y > 1.f ? 1.f : y); }
     case DT_ACT_HARDSWISH: { float y = x / 6.f + 0.5f; y = y < 0.f ? 0.f : (y > 1.f ? 1.f : y); return x * y; }
+    case DT_ACT_HARDSWISH_K: { float r = x + p->beta; r = r < 0.f ? 0.f : (r > 6.f ? 6.f : r); return (x * p->alpha) * r; }
     case DT_ACT_SILU: return x / (1.f + expf(-x));
     case DT_ACT_TANH: return tanhf(x);
     case DT_ACT_MISH: return x * tanhf(log1pf(expf(x)));

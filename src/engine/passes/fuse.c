@@ -131,58 +131,55 @@ static dt_code explicit_pads(dt_graph *g, int ni, dt_status *st)
     return rc;
 }
 
-/* Pad (constant 0, spatial only) → Conv pads. */
-static dt_code fold_pad(fuse_ctx *c, int ni, dt_status *st)
+/* A constant-mode Pad's 8 pads and fill value (TF.js / ONNX forms); 0 when
+ * the pads are not static, negative, or given with axes. */
+static int pad_read(dt_graph *g, const dt_node *p, int64_t pads[8], double *value)
 {
-    dt_graph *g = c->g;
-    dt_node *p = &g->nodes[ni];
     if (p->op != DT_OP_Pad || strcmp(dt_attr_str(p, "mode", "constant"), "constant"))
-        return DT_OK;
-    dt_node *conv = sole_consumer(c, p->out[0]);
-    if (!conv || !is_spatial_conv(conv) || conv->in[0] != p->out[0])
-        return DT_OK;
-    if (strcmp(dt_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET"))
-        return DT_OK;
+        return 0;
     dt_value *x = dt_node_in(g, p, 0);
     if (!x || x->ndim != 4)
-        return DT_OK;
-    int64_t pads[8];
-    int np = 0;
+        return 0;
+    *value = 0.0;
     if (p->opset < 11) {
+        int np = 0;
         const int64_t *a = dt_attr_ints(p, "pads", &np);
         if (!a || np != 8)
-            return DT_OK;
-        memcpy(pads, a, sizeof pads);
-        if (dt_attr_float(p, "value", 0.f) != 0.f)
-            return DT_OK;
+            return 0;
+        memcpy(pads, a, 8 * sizeof(int64_t));
+        *value = dt_attr_float(p, "value", 0.f);
     } else {
         dt_value *pv = dt_node_in(g, p, 1);
         if (!pv || !pv->buf || dt_shape_numel(pv->ndim, pv->dims) != 8)
-            return DT_OK;
+            return 0;
         if (dt_node_in(g, p, 3))
-            return DT_OK; /* axes form: keep it simple */
+            return 0; /* axes form: keep it simple */
         dt_tensor t = dt_value_view(pv);
         for (int i = 0; i < 8; i++)
             pads[i] = dt_tensor_get_i(&t, i);
         dt_value *cv = dt_node_in(g, p, 2);
         if (cv) {
             if (!cv->buf)
-                return DT_OK;
+                return 0;
             dt_tensor ct = dt_value_view(cv);
-            if (dt_tensor_numel(&ct) > 0 && dt_tensor_get_f(&ct, 0) != 0.0)
-                return DT_OK;
+            if (dt_tensor_numel(&ct) > 0)
+                *value = dt_tensor_get_f(&ct, 0);
         }
     }
-    int nhwc = layout_nhwc(conv);
-    int ha = nhwc ? 1 : 2, wa = nhwc ? 2 : 3;
-    for (int a = 0; a < 4; a++)
-        if (a != ha && a != wa && (pads[a] != 0 || pads[a + 4] != 0))
-            return DT_OK;
     for (int a = 0; a < 8; a++)
         if (pads[a] < 0)
-            return DT_OK;
+            return 0;
+    return 1;
+}
+
+/* Add a spatial-only Pad's pads to node n's "pads" and make n read the
+ * Pad's input; the Pad dies. */
+static dt_code pad_absorb(fuse_ctx *c, int ni, dt_node *n, const int64_t pads[8], int nhwc, dt_status *st)
+{
+    dt_graph *g = c->g;
+    int ha = nhwc ? 1 : 2, wa = nhwc ? 2 : 3;
     int cnt;
-    const int64_t *cp = dt_attr_ints(conv, "pads", &cnt);
+    const int64_t *cp = dt_attr_ints(n, "pads", &cnt);
     int64_t np4[4] = {0, 0, 0, 0};
     if (cp && cnt == 4)
         memcpy(np4, cp, sizeof np4);
@@ -190,15 +187,90 @@ static dt_code fold_pad(fuse_ctx *c, int ni, dt_status *st)
     np4[1] += pads[wa];
     np4[2] += pads[ha + 4];
     np4[3] += pads[wa + 4];
-    int ci = (int)(conv - g->nodes);
+    int ci = (int)(n - g->nodes);
     dt_code rc = dt_node_set_ints(g, ci, "pads", np4, 4, st);
     if (rc != DT_OK)
         return rc;
-    conv = &g->nodes[ci];
-    conv->in[0] = p->in[0];
-    p = &g->nodes[ni];
+    n = &g->nodes[ci];
+    dt_node *p = &g->nodes[ni];
+    n->in[0] = p->in[0];
     p->dead = 1;
     return count_uses(c, st);
+}
+
+static int pad_spatial_only(const int64_t pads[8], int nhwc)
+{
+    int ha = nhwc ? 1 : 2, wa = nhwc ? 2 : 3;
+    for (int a = 0; a < 4; a++)
+        if (a != ha && a != wa && (pads[a] != 0 || pads[a + 4] != 0))
+            return 0;
+    return 1;
+}
+
+/* Pad (constant 0, spatial only) → Conv pads. */
+static dt_code fold_pad(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *p = &g->nodes[ni];
+    int64_t pads[8];
+    double value;
+    if (!pad_read(g, p, pads, &value) || value != 0.0)
+        return DT_OK;
+    dt_node *conv = sole_consumer(c, p->out[0]);
+    if (!conv || !is_spatial_conv(conv) || conv->in[0] != p->out[0])
+        return DT_OK;
+    if (strcmp(dt_attr_str(conv, "auto_pad", "NOTSET"), "NOTSET"))
+        return DT_OK;
+    int nhwc = layout_nhwc(conv);
+    if (!pad_spatial_only(pads, nhwc))
+        return DT_OK;
+    return pad_absorb(c, ni, conv, pads, nhwc, st);
+}
+
+/* Pad (constant -inf, spatial only) → MaxPool pads: MaxPool's padding never
+ * wins a max, exactly like -inf.  Only while every window keeps a real
+ * element (pads < kernel), with floor rounding and no Indices output. */
+static dt_code fold_pad_maxpool(fuse_ctx *c, int ni, dt_status *st)
+{
+    dt_graph *g = c->g;
+    dt_node *p = &g->nodes[ni];
+    int64_t pads[8];
+    double value;
+    if (!pad_read(g, p, pads, &value) || !(isinf(value) && value < 0))
+        return DT_OK;
+    dt_node *mp = sole_consumer(c, p->out[0]);
+    if (!mp || mp->op != DT_OP_MaxPool || mp->in[0] != p->out[0] || (mp->n_out > 1 && mp->out[1] >= 0))
+        return DT_OK;
+    const char *ap = dt_attr_str(mp, "auto_pad", "NOTSET");
+    int valid = !strcmp(ap, "VALID");
+    if ((!valid && strcmp(ap, "NOTSET")) || dt_attr_int(mp, "ceil_mode", 0) != 0)
+        return DT_OK;
+    int cnt;
+    const int64_t *k = dt_attr_ints(mp, "kernel_shape", &cnt);
+    if (!k || cnt != 2)
+        return DT_OK;
+    const int64_t *d = dt_attr_ints(mp, "dilations", &cnt);
+    if (d && (cnt != 2 || d[0] != 1 || d[1] != 1))
+        return DT_OK;
+    int nhwc = layout_nhwc(mp);
+    int ha = nhwc ? 1 : 2, wa = nhwc ? 2 : 3;
+    const int64_t *cp = dt_attr_ints(mp, "pads", &cnt);
+    int64_t old[4] = {0, 0, 0, 0};
+    if (cp && cnt == 4 && !valid)
+        memcpy(old, cp, sizeof old);
+    if (!pad_spatial_only(pads, nhwc) || old[0] + pads[ha] >= k[0] || old[2] + pads[ha + 4] >= k[0] ||
+        old[1] + pads[wa] >= k[1] || old[3] + pads[wa + 4] >= k[1])
+        return DT_OK;
+    if (valid) {
+        int mi = (int)(mp - g->nodes);
+        dt_code rc = dt_node_set_ints(g, mi, "pads", old, 4, st);
+        if (rc == DT_OK)
+            rc = dt_node_set_string(g, mi, "auto_pad", "NOTSET", st);
+        if (rc != DT_OK)
+            return rc;
+        mp = &g->nodes[mi];
+    }
+    return pad_absorb(c, ni, mp, pads, nhwc, st);
 }
 
 /* Make room for a bias input on a Conv that has none. */
@@ -469,7 +541,7 @@ static dt_code fold_hard_act(fuse_ctx *c, int ni, dt_status *st)
     dt_act kind = DT_ACT_NONE;
     dt_node *dead[4] = {0};
     int nd = 0;
-    float k;
+    float k, kalpha = 0.f, kbeta = 0.f;
     if (c->uses[y] == 1) {
         last = match_hsig_chain(c, y);
         if (!last)
@@ -495,16 +567,19 @@ static dt_code fold_hard_act(fuse_ctx *c, int ni, dt_status *st)
             return DT_OK;
         dt_node *add = users[0]->op == DT_OP_Add ? users[0] : users[1];
         dt_node *other = add == users[0] ? users[1] : users[0];
-        if (add->op != DT_OP_Add || !binary_with_const(g, add, y, &k) || !near(k, 3.f))
+        float ka;
+        if (add->op != DT_OP_Add || !binary_with_const(g, add, y, &ka) || !isfinite(ka))
             return DT_OK;
         dt_node *clip = sole_consumer(c, add->out[0]);
         float lo, hi;
-        if (!clip || clip->in[0] != add->out[0] || !clip_bounds(g, clip, &lo, &hi) || !near(lo, 0.f) ||
-            !near(hi, 6.f))
+        if (!clip || clip->in[0] != add->out[0] || !clip_bounds(g, clip, &lo, &hi))
             return DT_OK;
+        int std3 = near(ka, 3.f) && near(lo, 0.f) && near(hi, 6.f);
         int r = clip->out[0];
-        if (other->op == DT_OP_Mul && binary_with_const(g, other, y, &k) && near(k, 1.f / 6.f)) {
-            /* A: Mul(Mul(y,1/6), relu6) */
+        if (other->op == DT_OP_Mul && binary_with_const(g, other, y, &k) && isfinite(k) &&
+            ((std3 && near(k, 1.f / 6.f)) || (lo == 0.f && hi == 6.f))) {
+            /* A: Mul(Mul(y,1/6), relu6); other constants (TF.js's fp16-rounded
+             * 1/6): HardSwishK, the same three ops in the same order */
             dt_node *fin = sole_consumer(c, other->out[0]);
             if (!fin || fin->op != DT_OP_Mul || sole_consumer(c, r) != fin || fin->n_in != 2)
                 return DT_OK;
@@ -514,6 +589,13 @@ static dt_code fold_hard_act(fuse_ctx *c, int ni, dt_status *st)
             dead[nd++] = clip;
             dead[nd++] = other;
             last = fin;
+            if (!(std3 && near(k, 1.f / 6.f))) {
+                kind = DT_ACT_HARDSWISH_K;
+                kalpha = k;
+                kbeta = ka;
+            }
+        } else if (!std3) {
+            return DT_OK;
         } else if (other->op == DT_OP_Mul && other->n_in == 2 &&
                    ((other->in[0] == y && other->in[1] == r) || (other->in[1] == y && other->in[0] == r)) &&
                    sole_consumer(c, r) == other) {
@@ -533,11 +615,13 @@ static dt_code fold_hard_act(fuse_ctx *c, int ni, dt_status *st)
         } else {
             return DT_OK;
         }
-        kind = DT_ACT_HARDSWISH;
+        if (kind == DT_ACT_NONE)
+            kind = DT_ACT_HARDSWISH;
     } else {
         return DT_OK;
     }
-    float alpha = kind == DT_ACT_HARDSIGMOID ? 1.f / 6.f : 0.f, beta = kind == DT_ACT_HARDSIGMOID ? 0.5f : 0.f;
+    float alpha = kind == DT_ACT_HARDSIGMOID ? 1.f / 6.f : kind == DT_ACT_HARDSWISH_K ? kalpha : 0.f;
+    float beta = kind == DT_ACT_HARDSIGMOID ? 0.5f : kind == DT_ACT_HARDSWISH_K ? kbeta : 0.f;
     int li = (int)(last - g->nodes);
     int didx[4];
     for (int i = 0; i < nd; i++)
@@ -671,7 +755,8 @@ dt_code dt_pass_fuse(dt_graph *g, dt_status *st)
      * then activations. */
     typedef dt_code (*pass_fn)(fuse_ctx *, int, dt_status *);
     static const pass_fn passes[] = {drop_identity, explicit_pads_p, fold_bn, fold_bias_add,
-                                     fold_transpose_sandwich, fold_pad, fold_hard_act, fold_act};
+                                     fold_transpose_sandwich, fold_pad, fold_pad_maxpool, fold_hard_act,
+                                     fold_act};
     fuse_ctx c = {g, NULL, NULL, 0};
     dt_code rc = count_uses(&c, st);
     /* Sweep each pattern until it stops matching: a conv can absorb a
