@@ -4,17 +4,14 @@
  * External data is allowed, relative to a private temp directory holding
  * one small weights file, so location/offset/length handling and the path
  * escape checks are fuzzed too.  A graph that loads must be well formed:
- * every id a node or the graph names is in range.  Then a model file is
- * untrusted input to the engine too: shape inference, constant folding and
- * planning (reference kernels, a 64 MiB session memory limit, so bombs must
- * be refused, not allocated) must end in a session or a clean error; a
- * session that plans little work is run once on its zeroed inputs. */
+ * every id a node or the graph names is in range.  Then it goes through
+ * the engine: a session, or a clean error (fuzz_session.h). */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "engine/engine.h"
 #include "engine/loaders/loaders.h"
+#include "fuzz_session.h"
 #include "fuzz_util.h"
 
 static char g_dir[64];
@@ -87,26 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(g != NULL);
     check_graph(g);
-    dt_model *m = NULL;
-    rc = dt_model_from_graph(g, DT_FORMAT_ONNX, &m, &st);
-    fuzz_check_status(rc, &st);
-    if (rc != DT_OK)
-        return 0;
-    dt_session_opts o = {.threads = 1, .max_batch = 1, .reference = 1, .max_memory = (size_t)64 << 20};
-    dt_session *s = NULL;
-    dt_status_clear(&st);
-    rc = dt_session_create(m, &o, &s, &st);
-    fuzz_check_status(rc, &st);
-    if (rc == DT_OK) {
-        FUZZ_ASSERT(dt_session_arena_bytes(s) + dt_session_const_bytes(s) <= o.max_memory);
-        dt_plan_stats ps;
-        /* a few million MACs at most: a slow input is not a finding */
-        if (dt_session_stats(s, 1, &ps, &st) == DT_OK && ps.macs >= 0 && ps.macs < 4000000) {
-            rc = dt_session_run(s, 1, NULL, &st);
-            fuzz_check_status(rc, &st);
-        }
-    }
-    dt_session_free(s);
-    dt_model_free(m);
+    fuzz_session(g, DT_FORMAT_ONNX);
     return 0;
 }
