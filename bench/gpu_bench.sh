@@ -6,8 +6,9 @@
 # is dt_session_run: inputs copied to the GPU, the forward pass, outputs back.
 #   MODELS="a.onnx b.json"   models to run     BATCHES="1 8"   batch sizes
 #   ITERS=200                timed runs each   DEVICE=cuda:0
-# End to end (decode + preprocess + inference + decode) needs `detectd bench
-# --device` (see src/engine/cuda/README.md); until then this prints model-only.
+# Then end to end (JPEG decode + preprocess on the CPU, inference on the GPU,
+# box decoding): `detectd bench --device` on IMAGE (default: the article's
+# photo) for every built-in model, batch 1, CPU beside it.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -27,3 +28,14 @@ for m in $MODELS; do
     "$DRIVER" --bench "$m" --batch "$b" --iters "${ITERS:-200}" --device "${DEVICE:-cuda:0}"
   done
 done
+IMAGE=${IMAGE:-../shared/data/images/cat_and_dog.jpg}
+if [ -f "$IMAGE" ]; then
+  for m in models/*/*.json; do
+    [ -f "$m" ] || continue
+    for dev in cpu "${DEVICE:-cuda:0}"; do
+      printf '%s %s e2e: ' "$m" "$dev"
+      "$BUILD/detectd" bench --model "$m" --device "$dev" --iterations "${ITERS:-200}" "$IMAGE" |
+        /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("device", d["device"], "model p50 %.2f ms" % d["model_ms"]["p50"], "e2e p50 %.2f p99 %.2f ms" % (d["e2e_ms"]["p50"], d["e2e_ms"]["p99"]), "stages", d["stages_ms"])'
+    done
+  done
+fi

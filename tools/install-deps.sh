@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev valgrind
   libjansson-dev libmicrohttpd-dev libturbojpeg0-dev libjpeg62-turbo-dev libspng-dev
   libwebp-dev libfreetype-dev fonts-dejavu-core darknet nodejs npm curl
   chromium python3-pil python3-yaml
-  wrk"
+  wrk openssl"
 missing=""
 for p in $PKGS; do
   # nodejs/npm may come from elsewhere (nodesource): accept a working binary.

@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "cli/cli.h"
+#include "engine/cuda/cuda.h"
 #include "engine/engine.h"
 #include "vision/detector.h"
 
@@ -20,7 +21,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: detectd bench --model M [--preset P] [--threads N] [--iterations K] [--warmup W]\n"
-            "                     [--batch B] [--shape 1x3x416x416] [--profile] [--max-model-memory SIZE] [IMAGE]\n"
+            "                     [--batch B] [--shape 1x3x416x416] [--device D] [--profile] [--max-model-memory SIZE]\n"
+            "                     [IMAGE]\n"
             "Measures model-only latency on deterministic random input; with IMAGE also the\n"
             "end-to-end latency (decode, preprocess, inference, postprocess) of that image.\n"
             "  --model M       graph file (ONNX / TF.js model.json), manifest, or built-in model name\n"
@@ -30,6 +32,7 @@ static void usage(FILE *f)
             "  --warmup W      untimed runs first (default 5)\n"
             "  --batch B       batch size (default 1)\n"
             "  --shape DIMS    input shape when the model's spatial dims are symbolic\n"
+            "  --device D      cpu (default), cuda or cuda:N (without a usable GPU: a warning, then cpu)\n"
             "  --profile       per-node time table on stderr\n"
             DT_CLI_MAX_MODEL_MEMORY_HELP);
 }
@@ -244,7 +247,7 @@ static int is_graph_file(const char *p)
 
 int dt_cmd_bench(int argc, char **argv)
 {
-    const char *model = NULL, *preset = NULL, *image = NULL, *shape_arg = NULL;
+    const char *model = NULL, *preset = NULL, *image = NULL, *shape_arg = NULL, *device_arg = NULL;
     int threads = 1, iters = 50, warmup = 5, batch = 1, profile = 0;
     size_t max_memory = 0;
     for (int i = 1; i < argc; i++) {
@@ -266,6 +269,8 @@ int dt_cmd_bench(int argc, char **argv)
             batch = atoi(argv[++i]);
         } else if (!strcmp(a, "--shape") && i + 1 < argc) {
             shape_arg = argv[++i];
+        } else if (!strcmp(a, "--device") && i + 1 < argc) {
+            device_arg = argv[++i];
         } else if (!strcmp(a, "--max-model-memory") && i + 1 < argc) {
             if (!dt_cli_parse_memory("bench", argv[++i], &max_memory))
                 return 2;
@@ -298,10 +303,19 @@ int dt_cmd_bench(int argc, char **argv)
     dt_tensor shapes[16];
     int n_shapes = 0;
 
+    /* where it runs: "cpu" or "cuda:N" (a GPU asked for but not usable: say why, use the CPU) */
+    char device[16], device_why[DT_STATUS_MSG];
+    if (dt_cuda_resolve_device(device_arg, 0, device, sizeof device, device_why, sizeof device_why, &st) != DT_OK) {
+        fprintf(stderr, "detectd bench: --device: %s\n", st.msg);
+        return 2;
+    }
+    if (device_why[0])
+        fprintf(stderr, "detectd bench: --device %s: %s: running on the CPU\n", device_arg, device_why);
+
     /* the graph: a file directly, else through the detector (names, manifests) */
     const char *graph = model;
     if (image || !is_graph_file(model)) {
-        dt_detector_opts dopts = {model, preset, NULL, threads, 1, max_memory};
+        dt_detector_opts dopts = {model, preset, NULL, threads, 1, device, max_memory};
         if (dt_detector_load(&dopts, &det, &st) != DT_OK)
             goto fail;
         graph = dt_detector_graph_path(det);
@@ -356,6 +370,7 @@ int dt_cmd_bench(int argc, char **argv)
     so.threads = threads;
     so.max_batch = batch;
     so.profile = profile;
+    so.device = device;
     so.max_memory = max_memory;
     so.n_input_shapes = n_shapes;
     so.input_shapes = n_shapes ? shapes : NULL;
@@ -412,12 +427,14 @@ int dt_cmd_bench(int argc, char **argv)
         dt_session_profile(s, batch, prof_add, &pr);
         prof_print(&pr, iters);
     }
+    char ran_on[16];
+    snprintf(ran_on, sizeof ran_on, "%s", dt_session_device(s));
     dt_session_free(s);
     s = NULL;
 
     printf("{\"model\":");
     json_str(graph);
-    printf(",\"threads\":%d,\"batch\":%d,", threads, batch);
+    printf(",\"device\":\"%s\",\"threads\":%d,\"batch\":%d,", ran_on, threads, batch);
     print_stats("model_ms", ms);
     printf(",");
     print_stats("cpu_ms", cms);

@@ -49,6 +49,8 @@ static void usage(FILE *f)
             "                        model's, 0.45 or 0.5)\n"
             "  --classes A,B,...     keep only these classes (names or numeric ids)\n"
             "  --threads N           inference threads (default 1)\n"
+            "  --device D            cpu (default), cuda or cuda:N (without a usable GPU: a warning,\n"
+            "                        then the CPU)\n"
             "  --models-dir D        where built-in names are looked up (default $DETECTD_MODELS_DIR,\n"
             "                        else ./models)\n"
             "  --max-pixels N        refuse images with more pixels (default 50000000)\n"
@@ -230,7 +232,7 @@ static int render_file(const char *out, const void *bytes, size_t len, const dt_
 int dt_cmd_detect(int argc, char **argv)
 {
     enum { O_MODEL = 256, O_PRESET, O_THR, O_MAXDET, O_NMS, O_CLASSES, O_THREADS, O_MODELS_DIR, O_MAXPIX, O_MAXSIDE, O_RENDER,
-           O_MAXMEM };
+           O_DEVICE, O_MAXMEM };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL},
         {"preset", required_argument, 0, O_PRESET},
@@ -243,6 +245,7 @@ int dt_cmd_detect(int argc, char **argv)
         {"max-pixels", required_argument, 0, O_MAXPIX},
         {"max-side", required_argument, 0, O_MAXSIDE},
         {"render", required_argument, 0, O_RENDER},
+        {"device", required_argument, 0, O_DEVICE},
         {"max-model-memory", required_argument, 0, O_MAXMEM},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -264,6 +267,7 @@ int dt_cmd_detect(int argc, char **argv)
         case O_MODELS_DIR: dopt.models_dir = optarg; break;
         case O_CLASSES: classes = optarg; break;
         case O_RENDER: render = optarg; break;
+        case O_DEVICE: dopt.device = optarg; break;
         case O_THR:
             if (!parse_float(optarg, 0, 1, &fv))
                 goto bad_value;
@@ -327,6 +331,9 @@ int dt_cmd_detect(int argc, char **argv)
         dt_detector_free(d);
         return 1;
     }
+    if (dt_detector_device_note(d)[0])
+        fprintf(stderr, "detectd detect: --device %s: %s: running on the CPU\n", dopt.device,
+                dt_detector_device_note(d));
     int *class_ids = NULL;
     if (classes) {
         if (!parse_classes(d, classes, &class_ids, &par.n_classes)) {

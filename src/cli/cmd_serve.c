@@ -4,18 +4,39 @@
  * first model load (exit 1).  SIGHUP reloads every model from disk (a
  * model that fails to load keeps serving its previous version). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "server/server.h"
 
 extern char **environ;
 
+/* A closed stdin, stdout or stderr hands its number to the next socket or
+ * file opened: log lines written to "stderr" would then land in a client's
+ * connection.  Point each closed one at /dev/null before opening anything.
+ * (A stderr that fails, e.g. on a full disk, is fine: log lines are then
+ * dropped and serving goes on.) */
+static void guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int n = open("/dev/null", O_RDWR);
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
 int dt_cmd_serve(int argc, char **argv)
 {
+    guard_std_fds();
     dt_server_config cfg;
     dt_status st;
     dt_status_clear(&st);
@@ -60,6 +81,8 @@ int dt_cmd_serve(int argc, char **argv)
             dt_server_log("info", "SIGHUP received: reloading every model");
             if (dt_server_reload(srv, NULL, &st) != DT_OK)
                 dt_server_log("warn", "reload not started: %s", st.msg);
+            if (dt_server_reload_keys(srv, &st) != DT_OK)
+                dt_server_log("error", "API keys not reloaded, the previous keys stay: %s", st.msg);
             continue;
         }
         if (sig == SIGINT || sig == SIGTERM) {

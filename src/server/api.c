@@ -224,7 +224,13 @@ static char *render_ds(const dt_detect_result *res, const req *r, size_t *len)
     char mod[128];
     snprintf(mod, sizeof mod, "detectd (%s)", model_name_of(r));
     dt_jsonw_str(&w, mod);
-    dt_jsonw_raw(&w, ",\"executionProvider\":\"CPU\",\"canUseGPU\":false,\"inferenceDevice\":\"CPU\",\"inferenceMs\":");
+    const minst *in = r->inst;
+    const char *dev = in && r->srv->ext.device && in->n_wctx > 0 && in->wctx[0]
+                          ? r->srv->ext.device(in->be.self, in->wctx[0])
+                          : NULL;
+    int gpu = dev && !strncmp(dev, "cuda", 4);
+    dt_jsonw_printf(&w, ",\"executionProvider\":\"%s\",\"canUseGPU\":%s,\"inferenceDevice\":\"%s\",\"inferenceMs\":",
+                    gpu ? "CUDA" : "CPU", gpu ? "true" : "false", gpu ? "GPU" : "CPU");
     dt_jsonw_printf(&w, "%ld,\"processMs\":%ld,\"analysisRoundTripMs\":%ld,\"processedBy\":", lround(t->inference_ms),
                     lround(process), lround(dt_now_ms() - r->t0));
     dt_jsonw_str(&w, r->srv->hostname);

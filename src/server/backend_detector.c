@@ -15,7 +15,8 @@
 typedef struct det_backend {
     dt_server_config cfg; /* cfg.model: what this backend loads */
     dt_detector *det;
-    int threads; /* per context */
+    int threads;      /* per context */
+    int next_worker;  /* contexts made so far (the loader thread makes them one by one) */
 } det_backend;
 
 static dt_code be_load(void *self, dt_status *st)
@@ -27,8 +28,13 @@ static dt_code be_load(void *self, dt_status *st)
     o.models_dir = b->cfg.models_dir[0] ? b->cfg.models_dir : NULL;
     o.threads = b->threads;
     o.max_batch = b->cfg.max_batch > 0 ? b->cfg.max_batch : 1;
+    o.device = b->cfg.device;
     o.max_memory = b->cfg.max_model_memory > 0 ? (size_t)b->cfg.max_model_memory : 0;
-    return dt_detector_load(&o, &b->det, st);
+    dt_code rc = dt_detector_load(&o, &b->det, st);
+    if (rc == DT_OK && dt_detector_device_note(b->det)[0])
+        dt_server_log("warn", "GPU requested (--device %s / MODEL_CONTEXT_GPU) but %s: running on the CPU",
+                      b->cfg.device, dt_detector_device_note(b->det));
+    return rc;
 }
 
 static void be_info(void *self, dt_server_model_info *out)
@@ -49,7 +55,7 @@ static dt_code be_worker_create(void *self, void **wctx, dt_status *st)
     det_backend *b = self;
     dt_detect_ctx *c = NULL;
     *wctx = NULL;
-    dt_code rc = dt_detect_ctx_create(b->det, &c, st);
+    dt_code rc = dt_detect_ctx_create_ex(b->det, b->next_worker++, &c, st);
     if (rc != DT_OK)
         return rc;
     /* Warm-up: one run on a blank input touches the arena, packs lazily
@@ -93,6 +99,12 @@ static dt_code be_prepare(void *self, const void *bytes, size_t len, const dt_im
                           dt_prep_info *info, dt_status *st)
 {
     return dt_detector_prepare(((det_backend *)self)->det, bytes, len, lim, dst, info, st);
+}
+
+static const char *be_device(void *self, void *wctx)
+{
+    (void)self;
+    return dt_detect_ctx_device(wctx);
 }
 
 static int be_max_batch(void *self, void *wctx)
@@ -150,6 +162,7 @@ static const dt_server_backend_ext g_ext = {
     .input = be_input,
     .run = be_run,
     .decode = be_decode,
+    .device = be_device,
 };
 
 const dt_server_backend_ext *dt_server_backend_detector_ext(void) { return &g_ext; }

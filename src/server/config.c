@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/cuda/cuda.h"
 #include "server/parse.h"
 
 typedef enum opt_type { T_STR, T_INT, T_SIZE, T_F64, T_DEVICE, T_BOOL } opt_type;
@@ -46,8 +47,8 @@ static const opt g_opts[] = {
      "more fails to load, a batch needing more lowers the max batch"},
     {"model-edge", "DETECTD_MODEL_EDGE", "MODEL_EDGE", T_INT, OFF(model_edge), 0, 0, 16384, "N",
      "accepted for compatibility and ignored: the input size comes from the model itself"},
-    {"device", "DETECTD_DEVICE", "MODEL_CONTEXT_GPU", T_DEVICE, OFF(device), CAP(device), 0, 0, "cpu|cuda",
-     "where inference runs (MODEL_CONTEXT_GPU=true means cuda; without CUDA support: a warning, then cpu)"},
+    {"device", "DETECTD_DEVICE", "MODEL_CONTEXT_GPU", T_DEVICE, OFF(device), CAP(device), 0, 0, "cpu|cuda|cuda:N",
+     "where inference runs: cuda spreads the workers over the GPUs, cuda:N pins them (MODEL_CONTEXT_GPU=true means cuda); without a usable GPU: a warning, then cpu"},
     {"max-body-bytes", "DETECTD_MAX_BODY_BYTES", NULL, T_SIZE, OFF(max_body_bytes), 0, 1, (double)(1LL << 40),
      "BYTES", "largest request body (K/M/G suffixes); more = 413"},
     {"max-pixels", "DETECTD_MAX_PIXELS", NULL, T_SIZE, OFF(max_pixels), 0, 1, 1e12, "N",
@@ -84,6 +85,13 @@ static const opt g_opts[] = {
      "serve every DIR/NAME.detectd.json as model NAME (--model names the default)"},
     {"access-log", "DETECTD_ACCESS_LOG", NULL, T_BOOL, OFF(access_log), 0, 0, 0, "BOOL",
      "one logfmt line per request on stderr"},
+    {"api-key-file", "DETECTD_API_KEY_FILE", NULL, T_STR, OFF(api_key_file), CAP(api_key_file), 0, 0, "PATH",
+     "require an API key (Authorization: Bearer KEY or X-API-Key: KEY) on every route but /, /health and "
+     "/v2/health/*; PATH holds one key per line ('#' comments); re-read on SIGHUP"},
+    {"tls-cert", "DETECTD_TLS_CERT", NULL, T_STR, OFF(tls_cert), CAP(tls_cert), 0, 0, "PATH",
+     "serve HTTPS (TLS 1.2+) with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", "DETECTD_TLS_KEY", NULL, T_STR, OFF(tls_key), CAP(tls_key), 0, 0, "PATH",
+     "the PEM private key of --tls-cert"},
 };
 #define N_OPTS (sizeof g_opts / sizeof g_opts[0])
 
@@ -99,7 +107,7 @@ void dt_server_config_defaults(dt_server_config *c)
     c->max_body_bytes = 32LL << 20;
     c->max_pixels = 50000000;
     c->max_inflight_bytes = 512LL << 20;
-    c->max_connections = 256;
+    c->max_connections = 4096;
     c->timeout_s = 30;
     c->workers = 1;
     c->threads = 0;
@@ -170,7 +178,10 @@ static dt_code apply(dt_server_config *c, const opt *o, const char *val, const c
         } else if (!strcasecmp(val, "cuda") || !strcasecmp(val, "gpu")) {
             dev = "cuda";
         } else {
-            rc = dt_fail(st, DT_EINVAL, "'%.40s' is not a device (cpu or cuda)", val);
+            int id;
+            rc = dt_cuda_parse_device(val, &id, st);
+            if (rc == DT_OK)
+                dev = val; /* cuda:N */
         }
         if (rc == DT_OK)
             snprintf(base, o->cap, "%s", dev);
@@ -260,6 +271,8 @@ dt_code dt_server_config_check(const dt_server_config *c, dt_status *st)
         return dt_fail(st, DT_EINVAL, "empty model");
     if (c->model_dir[0] && strlen(c->model_dir) > 900)
         return dt_fail(st, DT_EINVAL, "model directory path too long");
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        return dt_fail(st, DT_EINVAL, "--tls-cert and --tls-key go together: give both (HTTPS) or neither (HTTP)");
     if (c->max_inflight_bytes < c->max_body_bytes)
         return dt_fail(st, DT_EINVAL, "max-inflight-bytes (%lld) is below max-body-bytes (%lld)",
                        (long long)c->max_inflight_bytes, (long long)c->max_body_bytes);
@@ -320,6 +333,15 @@ void dt_server_config_usage(FILE *f)
                "  POST /v1/models/NAME/reload, /v2/repository/models/NAME/load   reload from disk\n"
                "  GET  /health, /v1/models, /metrics (Prometheus)\n"
                "  GET  /                  the web page (pick a photo, see the boxes)\n\n"
+               "security:\n"
+               "  API keys (api-key-file): every route needs a key except GET / (the page: it asks for\n"
+               "                          the key and keeps it in the tab's sessionStorage), /health,\n"
+               "                          /v2/health/live and /v2/health/ready (probes).  Missing or wrong\n"
+               "                          key -> 401 + WWW-Authenticate: Bearer (detectd_auth_failures_total).\n"
+               "                          DeepStack clients may send the key as the form field api_key.\n"
+               "  HTTPS (tls-cert, tls-key): TLS 1.2/1.3 only on the port (no plain HTTP beside it).\n"
+               "  Keys, query strings and bodies never go to the log.\n\n"
                "SIGINT/SIGTERM: stop accepting, finish in-flight requests (--drain-timeout-s), exit 0.\n"
-               "SIGHUP: reload every model from disk; a model that fails to load keeps serving.\n");
+               "SIGHUP: reload every model from disk (a model that fails to load keeps serving) and\n"
+               "        re-read --api-key-file (a bad file keeps the previous keys).\n");
 }

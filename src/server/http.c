@@ -25,7 +25,9 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -235,9 +237,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     /* libmicrohttpd decodes the path: an encoded '/' would split a model
      * name into path segments, so it never reaches the router. */
     size_t pl = uri ? (q ? (size_t)(q - uri) : strlen(uri)) : 0;
-    for (size_t i = 0; i + 2 < pl; i++)
+    for (size_t i = 0; i + 2 < pl; i++) {
         if (uri[i] == '%' && uri[i + 1] == '2' && (uri[i + 2] == 'f' || uri[i + 2] == 'F'))
             r->bad_path = 1;
+        /* A decoded NUL would cut the path short ("/models/m/load%00.x"
+         * routes as "/models/m/load"): refuse it outright. */
+        if (uri[i] == '%' && uri[i + 1] == '0' && uri[i + 2] == '0')
+            r->bad_path = 1;
+    }
     if (q && q[1])
         r->query = dt_strdup(q + 1); /* NULL on OOM: answered as 503 later */
     if (q && q[1] && !r->query)
@@ -300,11 +307,26 @@ static void assign_id(dt_server *s, req *r)
 
 static const char OOM_BODY[] = "{\"error\":\"out of memory\"}";
 
+/* The one 401 answer, for a missing key and a wrong one alike. */
+static const char UNAUTHORIZED_MSG[] =
+    "unauthorized: send a valid API key (Authorization: Bearer KEY or X-API-Key: KEY)";
+
 /* Queue `body` (taken; NULL means we ran out of memory making it). */
 static enum MHD_Result respond(req *r, int status, char *body, size_t len, const char *allow)
 {
     dt_server *s = r->srv;
     struct MHD_Response *resp = NULL;
+    if (r->auth_pending) {
+        /* Not authenticated yet (DeepStack api_key field not seen): whatever
+         * went wrong, the answer is the same 401, so a client without a key
+         * learns nothing (model names, limits) from the error. */
+        dt_free(body);
+        allow = NULL;
+        status = 401;
+        body = api_error_body(r, UNAUTHORIZED_MSG, &len);
+    }
+    if (status == 401)
+        atomic_fetch_add_explicit(&s->auth_failures, 1, memory_order_relaxed);
     if (body)
         resp = MHD_create_response_from_buffer_with_free_callback(len, body, dt_free);
     if (!resp) {
@@ -327,6 +349,8 @@ static enum MHD_Result respond(req *r, int status, char *body, size_t len, const
     }
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"detectd\"");
     if (status == 503)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (atomic_load(&s->stopping))
@@ -429,6 +453,54 @@ static void suspend(req *r)
 {
     MHD_suspend_connection(r->conn);
     r->phase = PH_QUEUED;
+}
+
+/* ---- API keys ------------------------------------------------------------------------ */
+
+/* Routes open without a key: the static page (its API calls need one) and
+ * the probes an orchestrator calls without credentials. */
+static int route_open(int route)
+{
+    return route == R_INDEX || route == R_HEALTH || route == R_LIVE || route == R_READY;
+}
+
+static int key_ok(dt_server *s, const char *key, size_t len)
+{
+    while (len && (*key == ' ' || *key == '\t')) {
+        key++;
+        len--;
+    }
+    while (len && (key[len - 1] == ' ' || key[len - 1] == '\t' || key[len - 1] == '\r' || key[len - 1] == '\n'))
+        len--;
+    pthread_mutex_lock(&s->keys_mu);
+    int ok = dt_auth_keys_check(s->keys, key, len);
+    pthread_mutex_unlock(&s->keys_mu);
+    return ok;
+}
+
+/* Whether the headers carry a valid key (Authorization: Bearer or
+ * X-API-Key; both are checked when both are sent); *given says whether
+ * they carried one at all. */
+static int headers_authorized(dt_server *s, req *r, int *given)
+{
+    const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *x = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-Key");
+    *given = a != NULL || x != NULL;
+    int ok = 0;
+    if (a && !strncasecmp(a, "Bearer", 6) && (a[6] == ' ' || a[6] == '\t'))
+        ok |= key_ok(s, a + 7, strlen(a + 7));
+    if (x)
+        ok |= key_ok(s, x, strlen(x));
+    return ok;
+}
+
+/* DeepStack's own way: the key as the multipart form field "api_key". */
+static int body_authorized(dt_server *s, req *r)
+{
+    dt_multipart_part part;
+    dt_status tmp;
+    return r->multipart && dt_multipart_find(r->body, r->len, r->boundary, "api_key", &part, &tmp) == DT_OK &&
+           key_ok(s, (const char *)part.data, part.len);
 }
 
 /* ---- routing -------------------------------------------------------------------- */
@@ -618,8 +690,12 @@ static void models_json(dt_server *s, dt_jsonw *w)
             dt_jsonw_printf(w, ",\"version\":%d,\"input\":{\"width\":%d,\"height\":%d},\"labels\":%d,\"threshold\":",
                             in->generation, in->info.input_w, in->info.input_h, in->info.num_classes);
             dt_jsonw_num(w, s->cfg.threshold, 4);
-            dt_jsonw_printf(w, ",\"device\":\"cpu\",\"workers\":%d,\"queue_size\":%d,\"max_batch\":%d", in->n_wctx,
-                            s->cfg.queue_size, in->max_batch);
+            const char *dev = s->ext.device && in->n_wctx > 0 && in->wctx[0] ? s->ext.device(in->be.self, in->wctx[0])
+                                                                              : NULL;
+            dt_jsonw_raw(w, ",\"device\":");
+            dt_jsonw_str(w, dev ? dev : "cpu");
+            dt_jsonw_printf(w, ",\"workers\":%d,\"queue_size\":%d,\"max_batch\":%d", in->n_wctx, s->cfg.queue_size,
+                            in->max_batch);
         }
         dt_jsonw_raw(w, "}");
         sched_unref(s, in);
@@ -1023,6 +1099,10 @@ static dt_code find_image(req *r, dt_status *st)
 static enum MHD_Result handle_body_done(dt_server *s, req *r)
 {
     r->t_body = dt_now_ms();
+    if (r->auth_pending && body_authorized(s, r))
+        r->auth_pending = 0;
+    if (r->auth_pending)
+        return respond_status(r, 401, UNAUTHORIZED_MSG);
     dt_status st;
     dt_status_clear(&st);
     size_t len = 0;
@@ -1057,10 +1137,38 @@ static enum MHD_Result handle_body_done(dt_server *s, req *r)
 
 /* ---- the access handler ---------------------------------------------------------- */
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (key && !strcasecmp(key, MHD_HTTP_HEADER_HOST))
+        ++*(int *)cls;
+    return MHD_YES;
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without a Host header, or any request
+ * with more than one, must be answered 400. */
+static int host_ok(struct MHD_Connection *conn, const char *version)
+{
+    int n = 0;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_host, &n);
+    if (n > 1)
+        return 0;
+    return n == 1 || !version || strcmp(version, MHD_HTTP_VERSION_1_1) != 0;
+}
+
+/* Whether the request announces a body (Content-Length > 0 or chunked). */
+static int has_body(struct MHD_Connection *conn)
+{
+    if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        return 1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return cl && strcmp(cl, "0") != 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     dt_server *s = cls;
     req *r = *con_cls;
     if (!r) { /* on_uri ran out of memory */
@@ -1072,18 +1180,43 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     switch (r->phase) {
     case PH_NEW: {
+        /* Without a body, answer on the second call, when libmicrohttpd
+         * knows the request is complete: a response queued on the first
+         * call is an "early" one and closes the connection (no keep-alive
+         * for GETs). */
+        if (!r->deferred && !has_body(conn)) {
+            r->deferred = 1;
+            return MHD_YES;
+        }
         snprintf(r->method, sizeof r->method, "%s", method);
         snprintf(r->path, sizeof r->path, "%s", url);
         assign_id(s, r);
         r->route = match_route(s, url, r);
         set_api(r);
         int post = route_is_post(r->route);
+        if (!host_ok(conn, version))
+            return respond_status(r, 400, "bad request: HTTP/1.1 needs exactly one Host header");
+        if (s->auth_on && !route_open(r->route)) {
+            int given = 0;
+            if (!headers_authorized(s, r, &given)) {
+                if (given || r->route != R_DS_DETECT)
+                    return respond_status(r, 401, UNAUTHORIZED_MSG);
+                r->auth_pending = 1;
+            }
+        }
         if (r->bad_path)
-            return respond_error(r, DT_EINVAL, "invalid path: an encoded '/' (%2F) never names a model or a route");
+            return respond_error(r, DT_EINVAL,
+                                 "invalid path: an encoded '/' (%2F) or NUL (%00) never names a model or a route");
         if (r->route == R_NONE) {
             char msg[LOG_PATH_MAX + 32];
             snprintf(msg, sizeof msg, "no route %s", r->path);
             return respond_error(r, DT_ENOTFOUND, msg);
+        }
+        if (r->model_name[0] && !model_name_ok(r->model_name)) {
+            /* Before the method: "/v2/models/../infer" is a bad name, not a wrong method. */
+            enum MHD_Result answered = MHD_YES;
+            route_slot(s, r, &answered);
+            return answered;
         }
         if (post && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return respond_405(r, "POST");
@@ -1091,7 +1224,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return respond_405(r, "GET, HEAD");
         if (!post)
             return handle_get(s, r);
-        return handle_post_headers(s, r);
+        enum MHD_Result res = handle_post_headers(s, r);
+        if (res == MHD_YES && r->deferred && r->phase == PH_BODY)
+            return handle_body_done(s, r); /* an empty body, already complete */
+        return res;
     }
     case PH_BODY:
     case PH_DISCARD:
@@ -1141,6 +1277,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 /* ---- lifecycle ------------------------------------------------------------------- */
 
+/* Every connection is a file descriptor: raise the soft RLIMIT_NOFILE to
+ * what --max-connections needs (up to the hard limit), else serve fewer
+ * connections than asked, with a warning, rather than fail accept() at
+ * random later.  64 descriptors stay for models, logs and pipes. */
+static unsigned connection_limit(int want)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)want + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return (unsigned)want;
+    rlim_t target = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (target > rl.rlim_cur) {
+        struct rlimit nl = {target, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+            rl.rlim_cur = target;
+    }
+    if (rl.rlim_cur >= need)
+        return (unsigned)want;
+    unsigned got = rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 64;
+    dt_server_log("warn", "--max-connections %d needs %d file descriptors but RLIMIT_NOFILE allows %llu: serving at "
+                          "most %u connections",
+                  want, want + 64, (unsigned long long)rl.rlim_cur, got);
+    return got;
+}
+
 static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port_out, dt_status *st)
 {
     struct addrinfo hints, *res = NULL;
@@ -1164,7 +1325,7 @@ static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (ai->ai_family == AF_INET6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero); /* "::" takes IPv4 too */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 512) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
             break;
         err = errno;
         close(fd);
@@ -1181,6 +1342,81 @@ static dt_code open_listener(const dt_server_config *cfg, int *fd_out, int *port
                                                : ((struct sockaddr_in *)&ss)->sin_port);
     *fd_out = fd;
     *port_out = bound;
+    return DT_OK;
+}
+
+/* Read a PEM file for TLS into a NUL-terminated buffer (libmicrohttpd
+ * takes them as strings), checking it holds what `what` says. */
+static dt_code read_pem(const char *path, int is_key, char **out, size_t *len_out, dt_status *st)
+{
+    const char *what = is_key ? "TLS private key" : "TLS certificate";
+    enum { PEM_MAX = 1 << 20 };
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dt_fail(st, DT_EIO, "%s %s: %s", what, path, strerror(errno));
+    char *buf = dt_malloc(PEM_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    }
+    size_t n = fread(buf, 1, PEM_MAX, f);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    buf[n] = '\0';
+    dt_code c = DT_OK;
+    if (err)
+        c = dt_fail(st, DT_EIO, "%s %s: %s", what, path, strerror(err));
+    else if (n == PEM_MAX)
+        c = dt_fail(st, DT_EINVAL, "%s %s: larger than %d bytes", what, path, PEM_MAX);
+    else if (memchr(buf, '\0', n))
+        c = dt_fail(st, DT_EINVAL, "%s %s: not a PEM file (binary data; DER is not supported)", what, path);
+    else if (!is_key && !strstr(buf, "-----BEGIN CERTIFICATE-----"))
+        c = dt_fail(st, DT_EINVAL, "%s %s: not a PEM certificate (no -----BEGIN CERTIFICATE-----)", what, path);
+    else if (is_key && strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        c = dt_fail(st, DT_EUNSUPPORTED, "%s %s: encrypted keys are not supported (decrypt it, keep it mode 0600)",
+                    what, path);
+    else if (is_key && !(strstr(buf, "-----BEGIN ") && strstr(buf, "PRIVATE KEY-----")))
+        c = dt_fail(st, DT_EINVAL, "%s %s: not a PEM private key (no -----BEGIN ... PRIVATE KEY-----)", what, path);
+    if (c != DT_OK) {
+        explicit_bzero(buf, n);
+        dt_free(buf);
+        return c;
+    }
+    *out = buf;
+    *len_out = n;
+    return DT_OK;
+}
+
+/* Load --api-key-file at start; warn when others may read it. */
+static dt_code load_keys(dt_server *s, dt_status *st)
+{
+    if (!s->cfg.api_key_file[0])
+        return DT_OK;
+    if (dt_auth_keys_load(s->cfg.api_key_file, &s->keys, st) != DT_OK)
+        return st->code == DT_EIO ? st->code : DT_EINVAL;
+    s->auth_on = 1;
+    struct stat sb;
+    if (stat(s->cfg.api_key_file, &sb) == 0 && (sb.st_mode & 077))
+        dt_server_log("warn", "API key file %s is readable by group or others (mode %03o): chmod 600 it",
+                      s->cfg.api_key_file, (unsigned)(sb.st_mode & 0777));
+    dt_server_log("info", "API keys required: %d key(s) from %s", dt_auth_keys_count(s->keys), s->cfg.api_key_file);
+    return DT_OK;
+}
+
+dt_code dt_server_reload_keys(dt_server *s, dt_status *st)
+{
+    if (!s->auth_on)
+        return DT_OK;
+    dt_auth_keys *k = NULL;
+    if (dt_auth_keys_load(s->cfg.api_key_file, &k, st) != DT_OK)
+        return st->code;
+    pthread_mutex_lock(&s->keys_mu);
+    dt_auth_keys *old = s->keys;
+    s->keys = k;
+    pthread_mutex_unlock(&s->keys_mu);
+    dt_auth_keys_free(old);
+    dt_server_log("info", "API keys reloaded: %d key(s) from %s", dt_auth_keys_count(k), s->cfg.api_key_file);
     return DT_OK;
 }
 
@@ -1216,6 +1452,7 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     s->listen_fd = -1;
     s->state = DT_SERVER_LOADING;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->keys_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1234,12 +1471,24 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     dt_status font_st;
     if (dt_font_create(NULL, &s->font, &font_st) != DT_OK)
         dt_server_log("warn", "?render=jpeg images get boxes without labels: %s", font_st.msg);
-    if (!strcmp(cfg->device, "cuda"))
-        dt_server_log("warn", "CUDA requested (MODEL_CONTEXT_GPU / --device cuda) but this build has no CUDA "
-                              "backend: running on the CPU");
     if (cfg->model_epoch_set)
         dt_server_log("info", "MODEL_EPOCH is ignored (it selected MXNet checkpoints)");
 
+    c = load_keys(s, st);
+    if (c != DT_OK)
+        goto fail;
+    if (cfg->tls_cert[0]) {
+        size_t cert_len;
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            c = dt_fail(st, DT_EUNSUPPORTED, "--tls-cert: this libmicrohttpd was built without TLS (GnuTLS) support");
+            goto fail;
+        }
+        c = read_pem(cfg->tls_cert, 0, &s->tls_cert_pem, &cert_len, st);
+        if (c == DT_OK)
+            c = read_pem(cfg->tls_key, 1, &s->tls_key_pem, &s->tls_key_len, st);
+        if (c != DT_OK)
+            goto fail;
+    }
     c = sched_init(s, st);
     if (c != DT_OK)
         goto fail;
@@ -1249,33 +1498,49 @@ dt_code dt_server_start_ex(const dt_server_config *cfg, dt_server_backend be, co
     /* poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
      * misses a client's FIN that arrives right behind body bytes, leaving
      * the aborted upload (and its buffer) around until the idle timeout. */
+    unsigned conn_limit = connection_limit(cfg->max_connections);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem extra[5];
+    int ne = 0;
     /* A pool of one is not a pool to libmicrohttpd (it warns): leave it out. */
-    struct MHD_OptionItem pool[2] = {{MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL},
-                                     {MHD_OPTION_END, 0, NULL}};
-    if (cfg->http_threads <= 1)
-        pool[0].option = MHD_OPTION_END;
+    if (cfg->http_threads > 1)
+        extra[ne++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads, NULL};
+    if (s->tls_cert_pem) {
+        flags |= MHD_USE_TLS;
+        extra[ne++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
+        extra[ne++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
+        /* TLS 1.2 and 1.3 only, GnuTLS's default ciphers. */
+        extra[ne++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                              (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+    }
+    extra[ne] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                               MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, /* first, or MHD complains */
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+                              MHD_OPTION_CONNECTION_LIMIT, conn_limit,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_ARRAY, pool,
+                              MHD_OPTION_ARRAY, extra,
                               MHD_OPTION_END);
     if (!s->mhd) {
-        c = dt_fail(st, DT_EIO, "cannot start the HTTP server on %s:%d", cfg->host, s->port);
+        if (s->tls_cert_pem)
+            c = dt_fail(st, DT_EINVAL, "cannot start HTTPS on %s:%d: TLS certificate %s and key %s were refused "
+                                       "(not a valid pair? see the libmicrohttpd message above)",
+                        cfg->host, s->port, cfg->tls_cert, cfg->tls_key);
+        else
+            c = dt_fail(st, DT_EIO, "cannot start the HTTP server on %s:%d", cfg->host, s->port);
         goto fail;
     }
     char thr[16];
     snprintf(thr, sizeof thr, s->cfg.threads > 0 ? "%d" : "auto", s->cfg.threads);
-    dt_server_log("info", "listening on %s:%d (POST %s, /v1/detect, /v2/models/*/infer, /v1/vision/detection); "
+    dt_server_log("info", "listening on %s://%s:%d (POST %s, /v1/detect, /v2/models/*/infer, /v1/vision/detection); "
                           "%d model(s), default %s; %d worker(s) x %s thread(s) per model, %d prep thread(s), "
                           "max batch %d, queue %d, request timeout %d ms",
-                  cfg->host, s->port, cfg->entry_point, s->n_slots, s->slots[s->def].name, s->cfg.workers, thr,
-                  s->cfg.prep_threads, s->cfg.max_batch, s->cfg.queue_size, s->cfg.request_timeout_ms);
+                  s->tls_cert_pem ? "https" : "http", cfg->host, s->port, cfg->entry_point, s->n_slots,
+                  s->slots[s->def].name, s->cfg.workers, thr, s->cfg.prep_threads, s->cfg.max_batch, s->cfg.queue_size,
+                  s->cfg.request_timeout_ms);
     c = sched_start(s, st);
     if (c != DT_OK)
         goto fail;
@@ -1387,5 +1652,11 @@ void dt_server_free(dt_server *s)
     pthread_cond_destroy(&s->timer_cv);
     pthread_cond_destroy(&s->mgr_cv);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->keys_mu);
+    dt_auth_keys_free(s->keys);
+    dt_free(s->tls_cert_pem);
+    if (s->tls_key_pem)
+        explicit_bzero(s->tls_key_pem, s->tls_key_len);
+    dt_free(s->tls_key_pem);
     dt_free(s);
 }

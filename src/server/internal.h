@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "server/auth.h"
 #include "server/jsonw.h"
 #include "server/metrics.h"
 #include "server/parse.h"
@@ -75,7 +76,9 @@ typedef struct req {
     char path[LOG_PATH_MAX + 1];
     char media[64];       /* request media type, for dispatch and the log */
     char *query;          /* raw query string (after '?'), or NULL */
-    int bad_path;         /* the raw path holds an encoded '/' */
+    int bad_path;         /* the raw path holds an encoded '/' or NUL */
+    int deferred;         /* no body: handled on libmicrohttpd's second call */
+    int auth_pending;     /* DeepStack route without a key header: api_key form field checked with the body */
     char model_name[MODEL_NAME_MAX + 1]; /* from the path or ?model= ("" = default) */
     char version[16];     /* v2 /versions/{v} */
     double t0;            /* request line seen */
@@ -205,6 +208,13 @@ struct dt_server {
     uint64_t id_seed;
     int stopped;
     double started_at;        /* wall clock, seconds */
+    /* security */
+    int auth_on;              /* --api-key-file given: keys is never NULL */
+    pthread_mutex_t keys_mu;  /* guards keys (SIGHUP swaps them) */
+    dt_auth_keys *keys;
+    _Atomic uint64_t auth_failures;
+    char *tls_cert_pem, *tls_key_pem; /* --tls-cert / --tls-key contents (NUL-terminated), NULL = HTTP */
+    size_t tls_key_len;
     /* metrics */
     _Atomic uint64_t requests[R_COUNT][6][100]; /* [route][status / 100][status % 100] */
     dt_hist req_h[R_COUNT];

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "engine/cuda/cuda.h"
 
 #define MAX_BATCH_HARD 256
 
@@ -1051,6 +1052,9 @@ void metrics_render(dt_server *s, dt_jsonw *w)
                 snprintf(lab, sizeof lab, "route=\"%s\",code=\"%d\"", route_name(r), c * 100 + k);
                 dt_metric_sample(w, "detectd_requests_total", lab, (double)v);
             }
+    dt_metric_family(w, "detectd_auth_failures_total", "counter",
+                     "Requests answered 401: no API key or a wrong one (--api-key-file).");
+    dt_metric_sample(w, "detectd_auth_failures_total", "", (double)atomic_load(&s->auth_failures));
     dt_metric_family(w, "detectd_request_duration_seconds", "histogram",
                      "Time from the request line to the end of the answer, by route.");
     for (int r = 0; r < R_COUNT; r++) {
@@ -1144,10 +1148,50 @@ void metrics_render(dt_server *s, dt_jsonw *w)
         dt_metric_sample(w, "detectd_model_max_batch", lab, s->slots[i].cur ? s->slots[i].cur->max_batch : 0);
     }
     int instances = 0;
-    for (minst *in = s->all; in; in = in->next_all)
+    uint64_t gpus = 0; /* GPUs some worker context runs on */
+    for (minst *in = s->all; in; in = in->next_all) {
         instances++;
+        for (int k = 0; s->ext.device && k < in->n_wctx; k++) {
+            const char *dev = in->wctx[k] ? s->ext.device(in->be.self, in->wctx[k]) : NULL;
+            int id = -1;
+            dt_status dst;
+            if (dev && dt_cuda_parse_device(dev, &id, &dst) == DT_OK && id >= 0 && id < 64)
+                gpus |= 1ull << id;
+        }
+    }
     dt_server_state sst = s->state;
     pthread_mutex_unlock(&s->mu);
+    if (gpus) {
+        /* One family at a time (the exposition format wants a family's
+         * samples together). */
+        static const char *const fam[3][2] = {
+            {"detectd_gpu_memory_used_bytes", "GPU memory in use (whole device)."},
+            {"detectd_gpu_memory_total_bytes", "GPU memory size."},
+            {"detectd_gpu_utilization_percent", "GPU busy time over NVML's last sample period (absent without NVML)."},
+        };
+        dt_cuda_stats cs[64];
+        int ok[64] = {0};
+        for (int id = 0; id < 64; id++) {
+            dt_status cst;
+            ok[id] = (gpus >> id & 1) && dt_cuda_device_stats(id, &cs[id], &cst) == DT_OK;
+        }
+        for (int f = 0; f < 3; f++) {
+            dt_metric_family(w, fam[f][0], "gauge", fam[f][1]);
+            for (int id = 0; id < 64; id++) {
+                if (!ok[id] || (f == 2 && cs[id].util_pct < 0))
+                    continue;
+                char name[96];
+                size_t n = 0;
+                for (const char *p = cs[id].name; *p && n + 1 < sizeof name; p++)
+                    if (*p != '"' && *p != '\\' && *p != '\n')
+                        name[n++] = *p;
+                name[n] = '\0';
+                snprintf(lab, sizeof lab, "device=\"cuda:%d\",name=\"%s\"", id, name);
+                double v = f == 0 ? (double)cs[id].mem_used : f == 1 ? (double)cs[id].mem_total : cs[id].util_pct;
+                dt_metric_sample(w, fam[f][0], lab, v);
+            }
+        }
+    }
     dt_metric_family(w, "detectd_model_instances", "gauge",
                      "Loaded model instances (more than the models while a reload's old one drains).");
     dt_metric_sample(w, "detectd_model_instances", "", instances);

@@ -46,7 +46,7 @@ typedef struct dt_server_config {
     char model[1024];        /* built-in name or path (MODEL_PREFIX) */
     char models_dir[1024];   /* "" = the detector's default */
     int model_edge;          /* MODEL_EDGE: accepted, informational only */
-    char device[16];         /* "cpu" or "cuda" */
+    char device[16];         /* "cpu", "cuda" (workers spread over the GPUs) or "cuda:N" */
     int64_t max_body_bytes;  /* request body limit -> 413 */
     int64_t max_pixels;      /* decoded image limit (width*height) -> 413 */
     int64_t max_inflight_bytes; /* all buffered bodies together -> 503 */
@@ -69,6 +69,10 @@ typedef struct dt_server_config {
     int access_log;          /* one logfmt line per request on stderr */
     int read_timeout_s;      /* a request body must arrive within this (0 = no limit) */
     int64_t max_model_memory; /* per worker: engine session memory limit; a model over it fails to load */
+    /* Security (issue 9). */
+    char api_key_file[1024]; /* "" = no keys: every route open */
+    char tls_cert[1024];     /* PEM certificate (chain); with tls_key: HTTPS only */
+    char tls_key[1024];      /* PEM private key */
 } dt_server_config;
 
 void dt_server_config_defaults(dt_server_config *c);
@@ -143,6 +147,8 @@ typedef struct dt_server_backend_ext {
     dt_code (*run)(void *self, void *wctx, int batch, dt_status *st);
     dt_code (*decode)(void *self, void *wctx, int i, const dt_prep_info *info, const dt_detect_params *p,
                       dt_detect_result *out, dt_status *st);
+    /* "cpu" or "cuda:N": where a worker context runs (NULL op = "cpu"). */
+    const char *(*device)(void *self, void *wctx);
 } dt_server_backend_ext;
 
 /* The real backend: vision/detector.h over cfg's model, models_dir,
@@ -191,6 +197,11 @@ dt_code dt_server_reload(dt_server *s, const char *name, dt_status *st);
  * answer what is still queued with 503, stop the workers and the HTTP
  * threads.  Idempotent; call from one thread. */
 void dt_server_stop(dt_server *s);
+
+/* Read --api-key-file again (SIGHUP): the new keys replace the old ones
+ * at once; on an error the old keys stay (and st says why).  DT_OK and
+ * nothing done when the server has no key file. */
+dt_code dt_server_reload_keys(dt_server *s, dt_status *st);
 
 /* Stop if needed and release everything, the backend included. */
 void dt_server_free(dt_server *s);

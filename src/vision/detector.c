@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "engine/cuda/cuda.h"
 #include "engine/engine.h"
 #include "vision/decode.h"
 #include "vision/image.h"
@@ -24,6 +25,8 @@ struct dt_detector {
     dt_manifest m;
     dt_model *model;
     int threads, max_batch;
+    char device[16];      /* as asked: "cpu", "cuda" or "cuda:N" */
+    char device_note[DT_STATUS_MSG]; /* why a GPU asked for is not used */
     size_t max_memory;
     int in_w, in_h;
     int shape_override;  /* model input has symbolic spatial dims: pass input_shapes */
@@ -207,6 +210,16 @@ dt_code dt_detector_load(const dt_detector_opts *opts, dt_detector **out, dt_sta
         return dt_fail(st, DT_ENOMEM, "out of memory");
     d->threads = opts->threads > 0 ? opts->threads : 1;
     d->max_batch = opts->max_batch > 0 ? opts->max_batch : 1;
+    {
+        char resolved[16];
+        dt_code drc = dt_cuda_resolve_device(opts->device, 0, resolved, sizeof resolved, d->device_note,
+                                             sizeof d->device_note, st);
+        if (drc != DT_OK) {
+            dt_free(d);
+            return drc;
+        }
+        snprintf(d->device, sizeof d->device, "%s", opts->device && *opts->device ? opts->device : "cpu");
+    }
     d->max_memory = opts->max_memory;
     dt_code rc = resolve_manifest(opts, &d->m, st);
     if (rc != DT_OK) {
@@ -305,9 +318,22 @@ dt_code dt_detector_prepare(const dt_detector *d, const void *bytes, size_t len,
     return DT_OK;
 }
 
+const char *dt_detector_device_note(const dt_detector *d) { return d->device_note; }
+
+const char *dt_detect_ctx_device(const dt_detect_ctx *c) { return dt_session_device(c->s); }
+
 dt_code dt_detect_ctx_create(const dt_detector *d, dt_detect_ctx **out, dt_status *st)
 {
+    return dt_detect_ctx_create_ex(d, 0, out, st);
+}
+
+dt_code dt_detect_ctx_create_ex(const dt_detector *d, int worker, dt_detect_ctx **out, dt_status *st)
+{
     *out = NULL;
+    char device[16];
+    dt_code drc = dt_cuda_resolve_device(d->device, worker, device, sizeof device, NULL, 0, st);
+    if (drc != DT_OK)
+        return drc;
     dt_detect_ctx *c = dt_calloc(1, sizeof *c);
     if (!c)
         return dt_fail(st, DT_ENOMEM, "out of memory");
@@ -315,6 +341,7 @@ dt_code dt_detect_ctx_create(const dt_detector *d, dt_detect_ctx **out, dt_statu
     dt_session_opts so = {0};
     so.threads = d->threads;
     so.max_batch = d->max_batch;
+    so.device = device;
     so.max_memory = d->max_memory;
     if (d->shape_override) {
         so.n_input_shapes = 1;

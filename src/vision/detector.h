@@ -41,6 +41,8 @@ typedef struct dt_detector_opts {
     const char *models_dir; /* where built-in names are looked up; NULL = $DETECTD_MODELS_DIR or ./models */
     int threads;            /* per context (engine session threads); 0 = 1 */
     int max_batch;          /* 0 = 1 */
+    const char *device;     /* "cpu" (NULL), "cuda" (contexts spread over the GPUs) or "cuda:N";
+                             * without a usable GPU contexts run on the CPU: see dt_detector_device_note */
     size_t max_memory;      /* per context: engine session memory limit (0 = DT_SESSION_MAX_MEMORY_DEFAULT);
                              * a batch over it lowers the context's max batch, batch 1 over it fails */
 } dt_detector_opts;
@@ -74,8 +76,17 @@ typedef struct dt_detect_result {
     dt_detect_timing timing;
 } dt_detect_result;
 
+/* Why a GPU that was asked for will not be used ("" when none was asked
+ * for or one is usable): callers log it once. */
+const char *dt_detector_device_note(const dt_detector *d);
+
 dt_code dt_detect_ctx_create(const dt_detector *d, dt_detect_ctx **out, dt_status *st);
+/* Context number `worker` (0, 1, ...): with device "cuda" it runs on GPU
+ * worker % (number of GPUs). */
+dt_code dt_detect_ctx_create_ex(const dt_detector *d, int worker, dt_detect_ctx **out, dt_status *st);
 void dt_detect_ctx_free(dt_detect_ctx *c);
+/* "cpu" or "cuda:N": where this context's engine session runs. */
+const char *dt_detect_ctx_device(const dt_detect_ctx *c);
 
 /* All stages on encoded image bytes (JPEG, PNG, WebP, BMP).  Errors:
  * DT_EUNSUPPORTED unknown format, DT_ECORRUPT broken image, DT_ELIMIT over

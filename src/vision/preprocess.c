@@ -184,18 +184,38 @@ dt_code dt_preprocess_run(const dt_preprocess *p, const dt_image *img, float *ds
 
     int src_c[3] = {p->bgr ? 2 : 0, 1, p->bgr ? 0 : 2};
     size_t plane = (size_t)W * H;
+    /* Row by row: the padding around the image, then the image itself
+     * through the tables (no per-pixel branches). */
     for (int y = 0; y < H; y++) {
         int in_y = y >= oy && y < oy + ch;
         const uint8_t *row = in_y ? tmp + (size_t)(y - oy) * cw * 3 : NULL;
-        for (int x = 0; x < W; x++) {
-            int in = in_y && x >= ox && x < ox + cw;
-            const uint8_t *px = in ? row + (size_t)(x - ox) * 3 : NULL;
+        int x0 = in_y ? ox : W, x1 = in_y ? ox + cw : W;
+        if (p->nhwc) {
+            float *d = dst + (size_t)y * W * 3;
+            for (int x = 0; x < x0; x++)
+                for (int c = 0; c < 3; c++)
+                    d[3 * x + c] = padv[c];
+            for (int x = x0; x < x1; x++) {
+                const uint8_t *px = row + (size_t)(x - ox) * 3;
+                d[3 * x + 0] = lut[0][px[src_c[0]]];
+                d[3 * x + 1] = lut[1][px[1]];
+                d[3 * x + 2] = lut[2][px[src_c[2]]];
+            }
+            for (int x = x1; x < W; x++)
+                for (int c = 0; c < 3; c++)
+                    d[3 * x + c] = padv[c];
+        } else {
             for (int c = 0; c < 3; c++) {
-                float v = in ? lut[c][px[src_c[c]]] : padv[c];
-                if (p->nhwc)
-                    dst[((size_t)y * W + x) * 3 + c] = v;
-                else
-                    dst[(size_t)c * plane + (size_t)y * W + x] = v;
+                float *d = dst + (size_t)c * plane + (size_t)y * W;
+                const float *t = lut[c];
+                const float pv = padv[c];
+                for (int x = 0; x < x0; x++)
+                    d[x] = pv;
+                const uint8_t *px = row ? row + src_c[c] : NULL;
+                for (int x = x0; x < x1; x++)
+                    d[x] = t[px[(size_t)(x - ox) * 3]];
+                for (int x = x1; x < W; x++)
+                    d[x] = pv;
             }
         }
     }

@@ -19,6 +19,10 @@
 
 #include "base/alloc.h"
 
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
+
 #define COEF_BITS 11
 #define COEF_SCALE (1 << COEF_BITS)
 
@@ -36,7 +40,14 @@ static inline short sat_short(float v)
 static inline uint8_t sat_u8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 static inline uint8_t sat_u8f(float v)
 {
+#ifdef __SSE__
+    /* cvtss2si: round to nearest even, as lrintf in the default mode, but
+     * inline (lrintf is a libm call); out of range gives INT_MIN -> 0,
+     * and the values here are sums of weighted bytes (0..~255). */
+    int r = _mm_cvtss_si32(_mm_set_ss(v));
+#else
     long r = lrintf(v);
+#endif
     return (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
 }
 
@@ -135,11 +146,30 @@ static dt_code area_general(const uint8_t *src, int sw, int sh, int sstride, int
         const uint8_t *S = src + (size_t)sy * sstride;
         for (size_t i = 0; i < width; i++)
             buf[i] = 0.f;
-        for (int k = 0; k < nx; k++) {
-            int sxn = xtab[k].si, dxn = xtab[k].di;
-            float a = xtab[k].alpha;
-            for (int c = 0; c < cn; c++)
-                buf[dxn + c] = buf[dxn + c] + (float)S[sxn + c] * a;
+        if (cn == 3) {
+            /* The same sums in the same order (0 + the first term is exact),
+             * kept in registers while the taps of one output pixel last. */
+            for (int k = 0; k < nx;) {
+                int dxn = xtab[k].di;
+                float a0 = 0.f, a1 = 0.f, a2 = 0.f;
+                for (; k < nx && xtab[k].di == dxn; k++) {
+                    const uint8_t *p = S + xtab[k].si;
+                    float a = xtab[k].alpha;
+                    a0 = a0 + (float)p[0] * a;
+                    a1 = a1 + (float)p[1] * a;
+                    a2 = a2 + (float)p[2] * a;
+                }
+                buf[dxn] = a0;
+                buf[dxn + 1] = a1;
+                buf[dxn + 2] = a2;
+            }
+        } else {
+            for (int k = 0; k < nx; k++) {
+                int sxn = xtab[k].si, dxn = xtab[k].di;
+                float a = xtab[k].alpha;
+                for (int c = 0; c < cn; c++)
+                    buf[dxn + c] = buf[dxn + c] + (float)S[sxn + c] * a;
+            }
         }
         if (dy != prev_dy) {
             uint8_t *D = dst + (size_t)prev_dy * dstride;

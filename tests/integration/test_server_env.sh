@@ -26,7 +26,11 @@ REST_HOST=127.0.0.1 REST_PORT=1 DETECTD_PORT=2 REST_ENTRY_POINT=/detect-it PROBA
   "$DETECTD" serve --port "$PORT" >"$SERVER_LOG" 2>&1 &
 SERVER_PID=$!
 wait_ready 300
-grep -q 'level=warn.*CUDA' "$SERVER_LOG" || die "no warning about MODEL_CONTEXT_GPU without CUDA"
+# MODEL_CONTEXT_GPU=true: on a GPU the workers run there, else a warning says why not.
+if ! grep -q 'level=warn.*GPU requested.*running on the CPU' "$SERVER_LOG"; then
+  http GET /v1/models
+  printf '%s' "$BODY" | grep -q '"device":"cuda:' || die "MODEL_CONTEXT_GPU=true: neither a GPU nor a warning"
+fi
 
 http POST /detect-it -H 'Content-Type: image/jpeg' --data-binary "@$DOG"; expect 200 "POST /detect-it (REST_ENTRY_POINT)"
 printf '%s' "$BODY" | $PY -c '

@@ -193,7 +193,7 @@ static dt_code f_decode(void *self, void *w, int i, const dt_prep_info *info, co
     out->dets = &t_det;
     return DT_OK;
 }
-static const dt_server_backend_ext EXT = {f_spawn, f_item_floats, f_prepare, f_max_batch, f_input, f_run, f_decode};
+static const dt_server_backend_ext EXT = {f_spawn, f_item_floats, f_prepare, f_max_batch, f_input, f_run, f_decode, NULL};
 
 static void ctl_init(ctl *c)
 {

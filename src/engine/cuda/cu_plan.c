@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "engine/cuda/cuda.h"
 #include "engine/ops/op_util.h"
+#include "engine/ops/resize_params.h"
 #include "engine/passes/passes.h"
 
 #define SAME_(a, b) ((int)(a) == (int)(b))
@@ -1235,260 +1236,18 @@ static dt_code b_pool(bctx *c, const dt_node *n)
  * nn_resize.c's parameter resolution and per-axis tap tables, computed once
  * here; the kernel walks the taps. */
 
-enum { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC };
-enum { CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC, CT_TF_HALF_PIXEL_NN,
-       CT_TF_CROP_RESIZE };
-enum { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL, NM_SIMPLE };
-
-typedef struct rz_p {
-    int mode, ct, nm, exclude_outside, rank, taps;
-    float cubic_a, extrap;
-    int64_t in_dims[DT_MAX_DIMS], out_dims[DT_MAX_DIMS];
-    float scale[DT_MAX_DIMS], roi_s[DT_MAX_DIMS], roi_e[DT_MAX_DIMS];
-    uint8_t active[DT_MAX_DIMS];
-} rz_p;
-
-static int absent_v(const dt_value *v) { return !v || vnumel(v) == 0; }
-
-static dt_code rz_floats(bctx *c, const dt_node *n, const dt_value *v, const char *what, float *out, int cap, int *cnt)
+/* A constant input as a tensor view for dt_rz_params_get (NULL when omitted
+ * or empty; non-constants were refused before). */
+static const dt_tensor *rz_view(const dt_value *v, dt_tensor *t)
 {
-    if (!v->buf || v->dtype != DT_F32)
-        return nope(c, n, "input '%s' is not a float32 constant", what);
-    int64_t k = vnumel(v);
-    if (k < 0 || k > cap)
-        return nope(c, n, "input '%s' has %lld values", what, (long long)k);
-    memcpy(out, v->buf->data, (size_t)k * sizeof(float));
-    *cnt = (int)k;
-    return DT_OK;
-}
-
-static dt_code rz_params(bctx *c, const dt_node *n, int legacy, const dt_value *x, const dt_value *roi_v,
-                         const dt_value *scales_v, const dt_value *sizes_v, rz_p *p)
-{
-    memset(p, 0, sizeof *p);
-    int rank = x->ndim;
-    p->rank = rank;
-    memcpy(p->in_dims, x->dims, (size_t)rank * sizeof(int64_t));
-    const char *mode = dt_attr_str(n, "mode", "nearest");
-    if (!strcmp(mode, "nearest"))
-        p->mode = RZ_NEAREST;
-    else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
-        p->mode = RZ_LINEAR;
-    else if (!strcmp(mode, "cubic") && !legacy)
-        p->mode = RZ_CUBIC;
-    else
-        return nope(c, n, "mode '%s'", mode);
-    p->taps = p->mode == RZ_NEAREST ? 1 : (p->mode == RZ_LINEAR ? 2 : 4);
-    int64_t axes_v[DT_MAX_DIMS];
-    int n_axes = rank;
-    for (int i = 0; i < rank; i++)
-        axes_v[i] = i;
-    if (legacy) {
-        p->ct = CT_ASYMMETRIC;
-        p->nm = NM_SIMPLE;
-    } else {
-        static const char *const cts[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners",
-                                          "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
-        static const char *const nms[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
-        const char *ct = dt_attr_str(n, "coordinate_transformation_mode", "half_pixel");
-        const char *nm = dt_attr_str(n, "nearest_mode", "round_prefer_floor");
-        p->ct = p->nm = -1;
-        for (int i = 0; i < 7; i++)
-            if (!strcmp(ct, cts[i]))
-                p->ct = i;
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(nm, nms[i]))
-                p->nm = i;
-        if (p->ct < 0 || p->nm < 0)
-            return nope(c, n, "coordinate mode '%s' / nearest mode '%s'", ct, nm);
-        p->cubic_a = dt_attr_float(n, "cubic_coeff_a", -0.75f);
-        p->exclude_outside = dt_attr_int(n, "exclude_outside", 0) != 0;
-        p->extrap = dt_attr_float(n, "extrapolation_value", 0.f);
-        if (dt_attr_int(n, "antialias", 0) != 0)
-            return nope(c, n, "antialias");
-        int na = 0;
-        const int64_t *ax = dt_attr_ints(n, "axes", &na);
-        if (ax) {
-            if (na > rank)
-                return nope(c, n, "axes");
-            for (int i = 0; i < na; i++) {
-                int a = dt_norm_axis(ax[i], rank);
-                if (a < 0)
-                    return nope(c, n, "axes");
-                axes_v[i] = a;
-            }
-            n_axes = na;
-        }
-    }
-    for (int i = 0; i < rank; i++) {
-        p->scale[i] = 1.f;
-        p->out_dims[i] = x->dims[i];
-        p->roi_s[i] = 0.f;
-        p->roi_e[i] = 1.f;
-    }
-    if (p->ct == CT_TF_CROP_RESIZE && !absent_v(roi_v)) {
-        float roi[2 * DT_MAX_DIMS];
-        int nr;
-        TRY(rz_floats(c, n, roi_v, "roi", roi, 2 * DT_MAX_DIMS, &nr));
-        if (nr != 2 * n_axes)
-            return nope(c, n, "roi size");
-        for (int i = 0; i < n_axes; i++) {
-            p->roi_s[axes_v[i]] = roi[i];
-            p->roi_e[axes_v[i]] = roi[n_axes + i];
-        }
-    }
-    const float *attr_scales = NULL;
-    int n_attr = 0;
-    if (n->op == DT_OP_Upsample && absent_v(scales_v))
-        attr_scales = dt_attr_floats(n, "scales", &n_attr);
-    if (!absent_v(scales_v) || attr_scales) {
-        float sc[DT_MAX_DIMS];
-        int ns = n_attr;
-        if (attr_scales) {
-            if (ns > DT_MAX_DIMS)
-                return nope(c, n, "scales");
-            memcpy(sc, attr_scales, (size_t)ns * sizeof(float));
-        } else {
-            TRY(rz_floats(c, n, scales_v, "scales", sc, DT_MAX_DIMS, &ns));
-        }
-        if (ns != n_axes)
-            return nope(c, n, "scales size");
-        for (int i = 0; i < n_axes; i++) {
-            int a = (int)axes_v[i];
-            if (!(sc[i] > 0.f))
-                return nope(c, n, "scale");
-            p->scale[a] = sc[i];
-            p->out_dims[a] = (int64_t)(sc[i] * (float)x->dims[a]);
-        }
-    } else if (!absent_v(sizes_v)) {
-        int64_t sz[DT_MAX_DIMS];
-        int ns;
-        TRY(const_ints(c, n, n->op == DT_OP_Resize ? 3 : -1, "sizes", sz, DT_MAX_DIMS, &ns, NULL));
-        if (ns != n_axes)
-            return nope(c, n, "sizes size");
-        const char *pol = dt_attr_str(n, "keep_aspect_ratio_policy", "stretch");
-        int keep = !strcmp(pol, "not_larger") ? 1 : (!strcmp(pol, "not_smaller") ? 2 : 0);
-        float common = keep == 1 ? INFINITY : 0.f;
-        for (int i = 0; i < n_axes; i++) {
-            int a = (int)axes_v[i];
-            if (sz[i] < 0 || x->dims[a] == 0)
-                return nope(c, n, "sizes");
-            float s = (float)sz[i] / (float)x->dims[a];
-            if (keep == 1 && s < common)
-                common = s;
-            if (keep == 2 && s > common)
-                common = s;
-        }
-        for (int i = 0; i < n_axes; i++) {
-            int a = (int)axes_v[i];
-            if (keep) {
-                p->scale[a] = common;
-                p->out_dims[a] = (int64_t)roundf(common * (float)x->dims[a]);
-            } else {
-                p->out_dims[a] = sz[i];
-                p->scale[a] = x->dims[a] > 0 ? (float)sz[i] / (float)x->dims[a] : 1.f;
-            }
-        }
-    } else {
-        return nope(c, n, "needs scales or sizes");
-    }
-    for (int i = 0; i < rank; i++) {
-        int ident = p->out_dims[i] == x->dims[i] && p->scale[i] == 1.f &&
-                    (p->ct != CT_TF_CROP_RESIZE || (p->roi_s[i] == 0.f && p->roi_e[i] == 1.f));
-        p->active[i] = !ident;
-        if (p->active[i] && x->dims[i] == 0)
-            return nope(c, n, "empty dim");
-    }
-    return DT_OK;
-}
-
-static float rz_coord(const rz_p *p, int a, float x)
-{
-    const float scale = p->scale[a];
-    const float in_len = (float)p->in_dims[a], out_len = (float)p->out_dims[a];
-    switch (p->ct) {
-    case CT_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
-    case CT_HALF_PIXEL_SYM: {
-        float adjustment = out_len / (scale * in_len);
-        float center = in_len / 2.f;
-        float offset = center * (1.f - adjustment);
-        return offset + (x + 0.5f) / scale - 0.5f;
-    }
-    case CT_PYTORCH_HALF_PIXEL: return out_len > 1.f ? (x + 0.5f) / scale - 0.5f : 0.f;
-    case CT_ALIGN_CORNERS: return out_len == 1.f ? 0.f : x * (in_len - 1.f) / (out_len - 1.f);
-    case CT_ASYMMETRIC: return x / scale;
-    case CT_TF_HALF_PIXEL_NN: return (x + 0.5f) / scale;
-    case CT_TF_CROP_RESIZE: {
-        float s = p->roi_s[a], e = p->roi_e[a];
-        return out_len > 1.f ? s * (in_len - 1.f) + (x * (e - s) * (in_len - 1.f)) / (out_len - 1.f)
-                             : 0.5f * (s + e) * (in_len - 1.f);
-    }
-    }
-    return x;
-}
-
-static int64_t rz_nearest(int nm, float x, float scale)
-{
-    switch (nm) {
-    case NM_ROUND_PREFER_FLOOR:
-        if (x == (float)(int64_t)x + 0.5f)
-            return (int64_t)x;
-        return (int64_t)roundf(x);
-    case NM_ROUND_PREFER_CEIL: return (int64_t)roundf(x);
-    case NM_FLOOR: return (int64_t)floorf(x);
-    case NM_CEIL: return (int64_t)ceilf(x);
-    case NM_SIMPLE: return scale < 1.f ? (int64_t)ceilf(x) : (int64_t)x;
-    }
-    return 0;
-}
-
-static int64_t clamp_hi(int64_t v, int64_t hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
-
-/* Tap table of axis a (nn_resize.c rz_fill_axis), indices as int32. */
-static void rz_fill(const rz_p *p, int a, int32_t *idx, float *w, uint8_t *outside)
-{
-    const int64_t in = p->in_dims[a], T = p->taps;
-    for (int64_t o = 0; o < p->out_dims[a]; o++) {
-        float x = rz_coord(p, a, (float)o);
-        int32_t *ix = idx + o * T;
-        float *wt = w + o * T;
-        outside[o] = p->ct == CT_TF_CROP_RESIZE && (x < 0.f || x > (float)(in - 1));
-        if (p->mode == RZ_NEAREST) {
-            ix[0] = (int32_t)clamp_hi(rz_nearest(p->nm, x, p->scale[a]), in - 1);
-            wt[0] = 1.f;
-        } else if (p->mode == RZ_LINEAR) {
-            float xc = x < 0.f ? 0.f : (x > (float)(in - 1) ? (float)(in - 1) : x);
-            int64_t i0 = (int64_t)xc;
-            if (i0 > in - 1)
-                i0 = in - 1;
-            ix[0] = (int32_t)i0;
-            ix[1] = (int32_t)(i0 + 1 < in ? i0 + 1 : in - 1);
-            wt[1] = xc - (float)i0;
-            wt[0] = 1.f - wt[1];
-        } else {
-            const float A = p->cubic_a;
-            float fl = floorf(x), s = x - fl;
-            int64_t xi = (int64_t)fl;
-            float d[4] = {s + 1.f, s, 1.f - s, 2.f - s};
-            float sum = 0.f;
-            for (int k = 0; k < 4; k++) {
-                float t = d[k], cf;
-                if (k == 0 || k == 3)
-                    cf = ((A * t - 5.f * A) * t + 8.f * A) * t - 4.f * A;
-                else
-                    cf = ((A + 2.f) * t - (A + 3.f)) * t * t + 1.f;
-                int64_t src = xi - 1 + k;
-                if (p->exclude_outside && (src < 0 || src >= in))
-                    cf = 0.f;
-                ix[k] = (int32_t)clamp_hi(src, in - 1);
-                wt[k] = cf;
-                sum += cf;
-            }
-            if (p->exclude_outside && sum != 0.f)
-                for (int k = 0; k < 4; k++)
-                    wt[k] /= sum;
-        }
-    }
+    if (!v || !v->buf || vnumel(v) == 0)
+        return NULL;
+    memset(t, 0, sizeof *t);
+    t->dtype = v->dtype;
+    t->ndim = v->ndim;
+    memcpy(t->dims, v->dims, sizeof t->dims);
+    t->data = v->buf->data;
+    return t;
 }
 
 static dt_code b_resize(bctx *c, const dt_node *n)
@@ -1499,14 +1258,17 @@ static dt_code b_resize(bctx *c, const dt_node *n)
     int legacy = n->op == DT_OP_Upsample || n->opset <= 10;
     for (int i = 1; i < n->n_in; i++) {
         const dt_value *v = in_v(c, n, i);
-        if (v && !v->buf && !absent_v(v))
+        if (v && !v->buf && vnumel(v) != 0)
             return nope(c, n, "input %d is not a constant", i);
     }
-    rz_p p;
-    if (legacy)
-        TRY(rz_params(c, n, 1, x, NULL, in_v(c, n, 1), NULL, &p));
-    else
-        TRY(rz_params(c, n, 0, x, in_v(c, n, 1), in_v(c, n, 2), in_v(c, n, 3), &p));
+    dt_rz_params p;
+    dt_tensor tv[3];
+    dt_status pst;
+    dt_code prc = legacy ? dt_rz_params_get(n, 1, x->ndim, x->dims, NULL, rz_view(in_v(c, n, 1), &tv[1]), NULL, &p, &pst)
+                         : dt_rz_params_get(n, 0, x->ndim, x->dims, rz_view(in_v(c, n, 1), &tv[0]),
+                                            rz_view(in_v(c, n, 2), &tv[1]), rz_view(in_v(c, n, 3), &tv[2]), &p, &pst);
+    if (prc != DT_OK)
+        return nope(c, n, "%s", pst.msg);
     if (y->ndim != x->ndim || memcmp(y->dims, p.out_dims, (size_t)x->ndim * sizeof(int64_t)))
         return nope(c, n, "output shape differs from the resize parameters");
     if (vnumel(y) <= 0)
@@ -1519,7 +1281,7 @@ static dt_code b_resize(bctx *c, const dt_node *n)
     r->rank = x->ndim;
     r->taps = p.taps;
     r->extrap = p.extrap;
-    r->has_outside = p.ct == CT_TF_CROP_RESIZE;
+    r->has_outside = p.ct == DT_RZ_CT_TF_CROP_RESIZE;
     r->n = vnumel(y);
     memcpy(r->out_dims, p.out_dims, sizeof r->out_dims);
     row_strides(x->ndim, x->dims, r->in_str);
@@ -1539,10 +1301,25 @@ static dt_code b_resize(bctx *c, const dt_node *n)
         total += align_up((size_t)p.out_dims[a], 8);
     }
     uint8_t *tab = dt_calloc(total ? total : 1, 1);
-    if (!tab)
-        return dt_fail(c->st, DT_ENOMEM, "out of memory");
+    int64_t max_cnt = 1;
     for (int k = 0; k < r->n_act; k++)
-        rz_fill(&p, r->act[k], (int32_t *)(tab + r->t_idx[k]), (float *)(tab + r->t_w[k]), tab + r->t_out[k]);
+        if (p.out_dims[r->act[k]] * p.taps > max_cnt)
+            max_cnt = p.out_dims[r->act[k]] * p.taps;
+    int64_t *idx64 = dt_malloc((size_t)max_cnt * sizeof *idx64);
+    if (!tab || !idx64) {
+        dt_free(tab);
+        dt_free(idx64);
+        return dt_fail(c->st, DT_ENOMEM, "out of memory");
+    }
+    /* The CPU's tap tables, indices narrowed to int32 (dims were checked). */
+    for (int k = 0; k < r->n_act; k++) {
+        int a = r->act[k];
+        dt_rz_fill_axis(&p, a, idx64, (float *)(tab + r->t_w[k]), tab + r->t_out[k]);
+        int32_t *idx32 = (int32_t *)(tab + r->t_idx[k]);
+        for (int64_t q = 0; q < p.out_dims[a] * p.taps; q++)
+            idx32[q] = (int32_t)idx64[q];
+    }
+    dt_free(idx64);
     dt_code rc = blobref(c, tab, total ? total : 8, &s->op[2]);
     dt_free(tab);
     if (rc)
@@ -2588,4 +2365,38 @@ dt_code dt_cuda_parse_device(const char *s, int *dev, dt_status *st)
         }
     }
     return dt_fail(st, DT_EINVAL, "'%.40s' is not a device (cpu, cuda or cuda:N)", s);
+}
+
+dt_code dt_cuda_resolve_device(const char *req, int worker, char *out, size_t cap, char *why, size_t why_cap,
+                               dt_status *st)
+{
+    int dev = -1;
+    if (why && why_cap)
+        why[0] = '\0';
+    dt_code rc = dt_cuda_parse_device(req, &dev, st);
+    if (rc != DT_OK)
+        return rc;
+    if (dev < 0) {
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    char no[DT_STATUS_MSG] = "";
+    int n = dt_cuda_available(no, sizeof no);
+    if (n <= 0) {
+        if (why && why_cap)
+            snprintf(why, why_cap, "%s", no);
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    int pinned = req && !strncmp(req, "cuda:", 5);
+    if (pinned && dev >= n) {
+        if (why && why_cap)
+            snprintf(why, why_cap, "cuda:%d does not exist (%d GPU%s visible)", dev, n, n == 1 ? "" : "s");
+        snprintf(out, cap, "cpu");
+        return DT_OK;
+    }
+    if (!pinned)
+        dev = worker >= 0 ? worker % n : 0;
+    snprintf(out, cap, "cuda:%d", dev);
+    return DT_OK;
 }

@@ -34,6 +34,16 @@ int dt_cuda_available(char *why, size_t cap);
  * "cuda:N" -> N.  Anything else is DT_EINVAL. */
 dt_code dt_cuda_parse_device(const char *s, int *dev, dt_status *st);
 
+/* The device one worker runs on.  `req` as for dt_cuda_parse_device:
+ * "cuda" / "gpu" spread workers over the visible GPUs (worker i ->
+ * cuda:(i % n)), "cuda:N" pins every worker to GPU N, "cpu" / NULL is the
+ * CPU.  Writes "cpu" or "cuda:N" to out.  When a GPU was asked for but none
+ * is usable (no CUDA build, no driver, no device, N out of range) the
+ * answer is "cpu" and `why` (may be NULL) says why; otherwise why = "".
+ * Only a malformed `req` is an error (DT_EINVAL). */
+dt_code dt_cuda_resolve_device(const char *req, int worker, char *out, size_t cap, char *why, size_t why_cap,
+                               dt_status *st);
+
 /* GPU memory and utilisation for /metrics.  util_pct and the memory numbers
  * come from NVML when libnvidia-ml is loadable (util_pct = -1 otherwise;
  * memory then from cudaMemGetInfo, which sees the whole device too). */

@@ -12,27 +12,7 @@
 
 #include "engine/cpu/pool.h"
 #include "engine/ops/nn_internal.h"
-
-typedef enum rz_mode { RZ_NEAREST, RZ_LINEAR, RZ_CUBIC } rz_mode;
-typedef enum rz_ct {
-    CT_HALF_PIXEL, CT_HALF_PIXEL_SYM, CT_PYTORCH_HALF_PIXEL, CT_ALIGN_CORNERS, CT_ASYMMETRIC,
-    CT_TF_HALF_PIXEL_NN, CT_TF_CROP_RESIZE
-} rz_ct;
-typedef enum rz_nm { NM_ROUND_PREFER_FLOOR, NM_ROUND_PREFER_CEIL, NM_FLOOR, NM_CEIL, NM_SIMPLE } rz_nm;
-
-typedef struct rz_params {
-    rz_mode mode;
-    rz_ct ct;
-    rz_nm nm;
-    float cubic_a, extrap;
-    int exclude_outside;
-    int rank;
-    int64_t in_dims[DT_MAX_DIMS], out_dims[DT_MAX_DIMS];
-    float scale[DT_MAX_DIMS];
-    float roi_s[DT_MAX_DIMS], roi_e[DT_MAX_DIMS];
-    uint8_t active[DT_MAX_DIMS]; /* axis needs a tap table (not an identity) */
-    int taps;                    /* taps per resized axis */
-} rz_params;
+#include "engine/ops/resize_params.h"
 
 static int str_is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
@@ -56,8 +36,8 @@ static int absent(const dt_tensor *t) { return !t || dt_tensor_numel(t) == 0; }
 
 /* legacy: Upsample or Resize-10.  scales_attr: Upsample-7 attribute (NULL
  * otherwise).  Tensors may be NULL when the input is omitted. */
-static dt_code rz_params_get(const dt_node *n, int legacy, int rank, const int64_t *dims, const dt_tensor *roi_t,
-                             const dt_tensor *scales_t, const dt_tensor *sizes_t, rz_params *p, dt_status *st)
+dt_code dt_rz_params_get(const dt_node *n, int legacy, int rank, const int64_t *dims, const dt_tensor *roi_t,
+                         const dt_tensor *scales_t, const dt_tensor *sizes_t, dt_rz_params *p, dt_status *st)
 {
     dt_code rc;
     memset(p, 0, sizeof *p);
@@ -65,48 +45,48 @@ static dt_code rz_params_get(const dt_node *n, int legacy, int rank, const int64
     memcpy(p->in_dims, dims, (size_t)rank * sizeof(int64_t));
     const char *mode = dt_attr_str(n, "mode", "nearest");
     if (str_is(mode, "nearest"))
-        p->mode = RZ_NEAREST;
+        p->mode = DT_RZ_NEAREST;
     else if (str_is(mode, "linear") || str_is(mode, "bilinear"))
-        p->mode = RZ_LINEAR;
+        p->mode = DT_RZ_LINEAR;
     else if (str_is(mode, "cubic") && !legacy)
-        p->mode = RZ_CUBIC;
+        p->mode = DT_RZ_CUBIC;
     else
         return nn_fail(st, DT_EUNSUPPORTED, n, "mode '%s' is not supported", mode);
-    p->taps = p->mode == RZ_NEAREST ? 1 : (p->mode == RZ_LINEAR ? 2 : 4);
+    p->taps = p->mode == DT_RZ_NEAREST ? 1 : (p->mode == DT_RZ_LINEAR ? 2 : 4);
     int64_t axes_v[DT_MAX_DIMS];
     int n_axes = rank;
     for (int i = 0; i < rank; i++)
         axes_v[i] = i;
     if (legacy) {
-        p->ct = CT_ASYMMETRIC;
-        p->nm = NM_SIMPLE;
+        p->ct = DT_RZ_CT_ASYMMETRIC;
+        p->nm = DT_RZ_NM_SIMPLE;
     } else {
         const char *ct = dt_attr_str(n, "coordinate_transformation_mode", "half_pixel");
         if (str_is(ct, "half_pixel"))
-            p->ct = CT_HALF_PIXEL;
+            p->ct = DT_RZ_CT_HALF_PIXEL;
         else if (str_is(ct, "half_pixel_symmetric"))
-            p->ct = CT_HALF_PIXEL_SYM;
+            p->ct = DT_RZ_CT_HALF_PIXEL_SYM;
         else if (str_is(ct, "pytorch_half_pixel"))
-            p->ct = CT_PYTORCH_HALF_PIXEL;
+            p->ct = DT_RZ_CT_PYTORCH_HALF_PIXEL;
         else if (str_is(ct, "align_corners"))
-            p->ct = CT_ALIGN_CORNERS;
+            p->ct = DT_RZ_CT_ALIGN_CORNERS;
         else if (str_is(ct, "asymmetric"))
-            p->ct = CT_ASYMMETRIC;
+            p->ct = DT_RZ_CT_ASYMMETRIC;
         else if (str_is(ct, "tf_half_pixel_for_nn"))
-            p->ct = CT_TF_HALF_PIXEL_NN;
+            p->ct = DT_RZ_CT_TF_HALF_PIXEL_NN;
         else if (str_is(ct, "tf_crop_and_resize"))
-            p->ct = CT_TF_CROP_RESIZE;
+            p->ct = DT_RZ_CT_TF_CROP_RESIZE;
         else
             return nn_fail(st, DT_EUNSUPPORTED, n, "coordinate_transformation_mode '%s' is not supported", ct);
         const char *nm = dt_attr_str(n, "nearest_mode", "round_prefer_floor");
         if (str_is(nm, "round_prefer_floor"))
-            p->nm = NM_ROUND_PREFER_FLOOR;
+            p->nm = DT_RZ_NM_ROUND_PREFER_FLOOR;
         else if (str_is(nm, "round_prefer_ceil"))
-            p->nm = NM_ROUND_PREFER_CEIL;
+            p->nm = DT_RZ_NM_ROUND_PREFER_CEIL;
         else if (str_is(nm, "floor"))
-            p->nm = NM_FLOOR;
+            p->nm = DT_RZ_NM_FLOOR;
         else if (str_is(nm, "ceil"))
-            p->nm = NM_CEIL;
+            p->nm = DT_RZ_NM_CEIL;
         else
             return nn_fail(st, DT_EUNSUPPORTED, n, "nearest_mode '%s' is not supported", nm);
         p->cubic_a = dt_attr_float(n, "cubic_coeff_a", -0.75f);
@@ -136,7 +116,7 @@ static dt_code rz_params_get(const dt_node *n, int legacy, int rank, const int64
         p->roi_s[i] = 0.f;
         p->roi_e[i] = 1.f;
     }
-    if (p->ct == CT_TF_CROP_RESIZE && !absent(roi_t)) {
+    if (p->ct == DT_RZ_CT_TF_CROP_RESIZE && !absent(roi_t)) {
         float roi[2 * DT_MAX_DIMS];
         int nr;
         if ((rc = rz_read_floats(n, roi_t, "roi", roi, 2 * DT_MAX_DIMS, &nr, st)))
@@ -228,7 +208,7 @@ static dt_code rz_params_get(const dt_node *n, int legacy, int rank, const int64
     }
     for (int i = 0; i < rank; i++) {
         int ident = p->out_dims[i] == dims[i] && p->scale[i] == 1.f &&
-                    (p->ct != CT_TF_CROP_RESIZE || (p->roi_s[i] == 0.f && p->roi_e[i] == 1.f));
+                    (p->ct != DT_RZ_CT_TF_CROP_RESIZE || (p->roi_s[i] == 0.f && p->roi_e[i] == 1.f));
         p->active[i] = !ident;
         if (p->active[i] && dims[i] == 0)
             return nn_fail(st, DT_ESHAPE, n, "cannot resize an empty dim");
@@ -238,7 +218,7 @@ static dt_code rz_params_get(const dt_node *n, int legacy, int rank, const int64
 
 /* Scratch: per active axis, int64 indices [out*taps], then float weights
  * [out*taps], then one "outside" byte per output coordinate. */
-static size_t rz_scratch(const rz_params *p, size_t *off_idx, size_t *off_w, size_t *off_f)
+static size_t rz_scratch(const dt_rz_params *p, size_t *off_idx, size_t *off_w, size_t *off_f)
 {
     size_t total = 0;
     for (int pass = 0; pass < 3; pass++)
@@ -274,8 +254,8 @@ static dt_code rz_infer_common(dt_graph *g, dt_node *n, int legacy, const dt_val
         t_sc = dt_value_view(scales);
     if (sizes)
         t_sz = dt_value_view(sizes);
-    rz_params p;
-    dt_code rc = rz_params_get(n, legacy, x->ndim, x->dims, roi ? &t_roi : NULL, scales ? &t_sc : NULL,
+    dt_rz_params p;
+    dt_code rc = dt_rz_params_get(n, legacy, x->ndim, x->dims, roi ? &t_roi : NULL, scales ? &t_sc : NULL,
                                sizes ? &t_sz : NULL, &p, st);
     if (rc)
         return rc;
@@ -296,23 +276,23 @@ dt_code dt_nn_infer_Upsample(dt_graph *g, dt_node *n, dt_status *st)
     return rz_infer_common(g, n, 1, NULL, dt_node_in(g, n, 1), NULL, st);
 }
 
-static float rz_coord(const rz_params *p, int a, float x)
+static float rz_coord(const dt_rz_params *p, int a, float x)
 {
     const float scale = p->scale[a];
     const float in_len = (float)p->in_dims[a], out_len = (float)p->out_dims[a];
     switch (p->ct) {
-    case CT_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
-    case CT_HALF_PIXEL_SYM: {
+    case DT_RZ_CT_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
+    case DT_RZ_CT_HALF_PIXEL_SYM: {
         float adjustment = out_len / (scale * in_len);
         float center = in_len / 2.f;
         float offset = center * (1.f - adjustment);
         return offset + (x + 0.5f) / scale - 0.5f;
     }
-    case CT_PYTORCH_HALF_PIXEL: return out_len > 1.f ? (x + 0.5f) / scale - 0.5f : 0.f;
-    case CT_ALIGN_CORNERS: return out_len == 1.f ? 0.f : x * (in_len - 1.f) / (out_len - 1.f);
-    case CT_ASYMMETRIC: return x / scale;
-    case CT_TF_HALF_PIXEL_NN: return (x + 0.5f) / scale;
-    case CT_TF_CROP_RESIZE: {
+    case DT_RZ_CT_PYTORCH_HALF_PIXEL: return out_len > 1.f ? (x + 0.5f) / scale - 0.5f : 0.f;
+    case DT_RZ_CT_ALIGN_CORNERS: return out_len == 1.f ? 0.f : x * (in_len - 1.f) / (out_len - 1.f);
+    case DT_RZ_CT_ASYMMETRIC: return x / scale;
+    case DT_RZ_CT_TF_HALF_PIXEL_NN: return (x + 0.5f) / scale;
+    case DT_RZ_CT_TF_CROP_RESIZE: {
         float s = p->roi_s[a], e = p->roi_e[a];
         return out_len > 1.f ? s * (in_len - 1.f) + (x * (e - s) * (in_len - 1.f)) / (out_len - 1.f)
                              : 0.5f * (s + e) * (in_len - 1.f);
@@ -321,35 +301,35 @@ static float rz_coord(const rz_params *p, int a, float x)
     return x;
 }
 
-static int64_t rz_nearest(rz_nm nm, float x, float scale)
+static int64_t rz_nearest(dt_rz_nm nm, float x, float scale)
 {
     switch (nm) {
-    case NM_ROUND_PREFER_FLOOR:
+    case DT_RZ_NM_ROUND_PREFER_FLOOR:
         if (x == (float)(int64_t)x + 0.5f)
             return (int64_t)x;
         return (int64_t)roundf(x);
-    case NM_ROUND_PREFER_CEIL: return (int64_t)roundf(x);
-    case NM_FLOOR: return (int64_t)floorf(x);
-    case NM_CEIL: return (int64_t)ceilf(x);
-    case NM_SIMPLE: return scale < 1.f ? (int64_t)ceilf(x) : (int64_t)x;
+    case DT_RZ_NM_ROUND_PREFER_CEIL: return (int64_t)roundf(x);
+    case DT_RZ_NM_FLOOR: return (int64_t)floorf(x);
+    case DT_RZ_NM_CEIL: return (int64_t)ceilf(x);
+    case DT_RZ_NM_SIMPLE: return scale < 1.f ? (int64_t)ceilf(x) : (int64_t)x;
     }
     return 0;
 }
 
 static int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
 
-static void rz_fill_axis(const rz_params *p, int a, int64_t *idx, float *w, uint8_t *outside)
+void dt_rz_fill_axis(const dt_rz_params *p, int a, int64_t *idx, float *w, uint8_t *outside)
 {
     const int64_t in = p->in_dims[a], T = p->taps;
     for (int64_t o = 0; o < p->out_dims[a]; o++) {
         float x = rz_coord(p, a, (float)o);
         int64_t *ix = idx + o * T;
         float *wt = w + o * T;
-        outside[o] = p->ct == CT_TF_CROP_RESIZE && (x < 0.f || x > (float)(in - 1));
-        if (p->mode == RZ_NEAREST) {
+        outside[o] = p->ct == DT_RZ_CT_TF_CROP_RESIZE && (x < 0.f || x > (float)(in - 1));
+        if (p->mode == DT_RZ_NEAREST) {
             ix[0] = clampi(rz_nearest(p->nm, x, p->scale[a]), in - 1);
             wt[0] = 1.f;
-        } else if (p->mode == RZ_LINEAR) {
+        } else if (p->mode == DT_RZ_LINEAR) {
             float xc = x < 0.f ? 0.f : (x > (float)(in - 1) ? (float)(in - 1) : x);
             int64_t i0 = (int64_t)xc;
             if (i0 > in - 1)
@@ -387,7 +367,7 @@ static void rz_fill_axis(const rz_params *p, int a, int64_t *idx, float *w, uint
 typedef struct rz_job {
     const float *x;
     float *y;
-    const rz_params *p;
+    const dt_rz_params *p;
     int64_t in_str[DT_MAX_DIMS];
     int n_act;
     int act[DT_MAX_DIMS];
@@ -399,7 +379,7 @@ typedef struct rz_job {
 static void rz_task(void *arg, int64_t begin, int64_t end)
 {
     const rz_job *j = arg;
-    const rz_params *p = j->p;
+    const dt_rz_params *p = j->p;
     const int T = p->taps;
     for (int64_t t = begin; t < end; t++) {
         int64_t coord[DT_MAX_DIMS], rem = t, base = 0;
@@ -446,8 +426,8 @@ static dt_code rz_ref_common(const dt_node *n, int legacy, const dt_tensor *x, c
     dt_code rc;
     if ((rc = nn_need_f32(n, x, "X", st)))
         return rc;
-    rz_params p;
-    if ((rc = rz_params_get(n, legacy, x->ndim, x->dims, roi, scales, sizes, &p, st)))
+    dt_rz_params p;
+    if ((rc = dt_rz_params_get(n, legacy, x->ndim, x->dims, roi, scales, sizes, &p, st)))
         return rc;
     if (!y || y->ndim != x->ndim || memcmp(y->dims, p.out_dims, (size_t)x->ndim * sizeof(int64_t)))
         return nn_fail(st, DT_ESHAPE, n, "output view does not have the inferred shape");
@@ -471,7 +451,7 @@ static dt_code rz_ref_common(const dt_node *n, int legacy, const dt_tensor *x, c
         int64_t *idx = (int64_t *)(s + off_idx[a]);
         float *w = (float *)(s + off_w[a]);
         uint8_t *f = s + off_f[a];
-        rz_fill_axis(&p, a, idx, w, f);
+        dt_rz_fill_axis(&p, a, idx, w, f);
         j.act[j.n_act] = a;
         j.idx[j.n_act] = idx;
         j.w[j.n_act] = w;
