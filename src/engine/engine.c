@@ -87,6 +87,22 @@ dt_code dt_model_load(const char *path, dt_model_format fmt, dt_model **out, dt_
     return DT_OK;
 }
 
+dt_code dt_model_from_graph(dt_graph *g, dt_model_format fmt, dt_model **out, dt_status *st)
+{
+    *out = NULL;
+    if (!g)
+        return dt_fail(st, DT_EINVAL, "no graph given");
+    dt_model *m = dt_calloc(1, sizeof *m);
+    if (!m) {
+        dt_graph_free(g);
+        return dt_fail(st, DT_ENOMEM, "out of memory");
+    }
+    m->graph = g;
+    m->format = fmt == DT_FORMAT_TFJS ? DT_FORMAT_TFJS : DT_FORMAT_ONNX;
+    *out = m;
+    return DT_OK;
+}
+
 void dt_model_free(dt_model *m)
 {
     if (!m)

@@ -25,6 +25,7 @@
 
 typedef struct dt_model dt_model;
 typedef struct dt_session dt_session;
+struct dt_graph; /* engine/graph.h */
 
 typedef enum dt_model_format { DT_FORMAT_AUTO = 0, DT_FORMAT_ONNX, DT_FORMAT_TFJS } dt_model_format;
 
@@ -33,6 +34,9 @@ typedef enum dt_model_format { DT_FORMAT_AUTO = 0, DT_FORMAT_ONNX, DT_FORMAT_TFJ
  * and nothing is leaked. */
 dt_code dt_model_load(const char *path, dt_model_format fmt, dt_model **out, dt_status *st);
 void dt_model_free(dt_model *m);
+/* Wrap a graph already built or loaded in memory (dt_load_onnx_buffer, a
+ * test's own graph) as a model.  Takes ownership of g, also on failure. */
+dt_code dt_model_from_graph(struct dt_graph *g, dt_model_format fmt, dt_model **out, dt_status *st);
 
 typedef struct dt_io_info {
     const char *name;          /* owned by the model */

@@ -691,7 +691,9 @@ static void do_reload(dt_server *s, mslot *m, req *waiters)
         snprintf(msg, sizeof msg, "reload of model %s failed, still serving version %d: %s", m->name, old_gen,
                  st.msg);
         dt_server_log("error", "%s", msg);
-        answer_waiters(waiters, 0, m, old_gen, ms, rc == DT_EUNSUPPORTED ? DT_EUNSUPPORTED : DT_EINTERNAL, msg);
+        /* out of memory is the one reload failure worth retrying (503) */
+        answer_waiters(waiters, 0, m, old_gen, ms, rc == DT_EUNSUPPORTED || rc == DT_ENOMEM ? rc : DT_EINTERNAL,
+                       msg);
         return;
     }
     pthread_mutex_lock(&s->mu);

@@ -1,14 +1,17 @@
-/* fuzz_onnx.c — the ONNX loader (dt_load_onnx_buffer) on hostile model bytes.
+/* fuzz_onnx.c — the ONNX loader (dt_load_onnx_buffer) on hostile model bytes,
+ * then a session on what loads.
  *
  * External data is allowed, relative to a private temp directory holding
  * one small weights file, so location/offset/length handling and the path
  * escape checks are fuzzed too.  A graph that loads must be well formed:
- * every id a node or the graph names is in range. */
+ * every id a node or the graph names is in range.  Then it goes through
+ * the engine: a session, or a clean error (fuzz_session.h). */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "engine/loaders/loaders.h"
+#include "fuzz_session.h"
 #include "fuzz_util.h"
 
 static char g_dir[64];
@@ -81,6 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_ASSERT(g != NULL);
     check_graph(g);
-    dt_graph_free(g);
+    fuzz_session(g, DT_FORMAT_ONNX);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* fuzz_tfjs.c — the TF.js graph-model loader (dt_load_tfjs_buffer).
+/* fuzz_tfjs.c — the TF.js graph-model loader (dt_load_tfjs_buffer), then a
+ * session on what loads (fuzz_session.h).
  *
  * Framing of an input: a 4-byte little-endian length L, then L bytes of
  * model.json, then the concatenated weight shards (the rest).  L larger
@@ -6,6 +7,7 @@
  * gen_corpus.py) write seeds in this framing. */
 #include "base/alloc.h"
 #include "engine/loaders/loaders.h"
+#include "fuzz_session.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (int i = 0; i < nd->n_out; i++)
                 FUZZ_ASSERT(nd->out[i] >= 0 && nd->out[i] < g->n_values);
         }
-        dt_graph_free(g);
+        fuzz_session(g, DT_FORMAT_TFJS);
     } else {
         FUZZ_ASSERT(g == NULL);
     }

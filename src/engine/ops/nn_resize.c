@@ -149,8 +149,12 @@ dt_code dt_rz_params_get(const dt_node *n, int legacy, int rank, const int64_t *
             if (!(sc[i] > 0.f))
                 return nn_fail(st, DT_EINVAL, n, "scale %g must be > 0", (double)sc[i]);
             p->scale[a] = sc[i];
-            /* float product truncated, as ONNX Runtime computes it */
-            p->out_dims[a] = dims[a] < 0 ? -1 : (int64_t)(sc[i] * (float)dims[a]);
+            /* float product truncated, as ONNX Runtime computes it; one
+             * past int64 (a hostile scale) is refused, not cast (UB) */
+            float od = sc[i] * (float)dims[a];
+            if (dims[a] >= 0 && !(od < 0x1p62f))
+                return nn_fail(st, DT_ELIMIT, n, "scale %g makes axis %d too large", (double)sc[i], a);
+            p->out_dims[a] = dims[a] < 0 ? -1 : (int64_t)od;
         }
     } else if (!absent(sizes_t)) {
         int64_t sz[DT_MAX_DIMS];
@@ -190,7 +194,10 @@ dt_code dt_rz_params_get(const dt_node *n, int legacy, int rank, const int64_t *
                 p->out_dims[a] = -1;
             } else if (keep) {
                 p->scale[a] = common;
-                p->out_dims[a] = (int64_t)roundf(common * (float)dims[a]);
+                float od = roundf(common * (float)dims[a]);
+                if (!(od < 0x1p62f))
+                    return nn_fail(st, DT_ELIMIT, n, "sizes make axis %d too large", a);
+                p->out_dims[a] = (int64_t)od;
             } else {
                 p->out_dims[a] = sz[i];
                 p->scale[a] = dims[a] > 0 ? (float)sz[i] / (float)dims[a] : 1.f;

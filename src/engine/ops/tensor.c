@@ -440,7 +440,8 @@ typedef struct slice_p {
 } slice_p;
 
 /* ONNX clamping: negative starts/ends count from the end, then starts clamp
- * to [0, d] ([0, d-1] for negative steps) and ends to [0, d] ([-1, d-1]).
+ * to [0, d] ([0, d-1] for negative steps) and ends to [0, d] ([-1, d-1]);
+ * a negative step over an empty axis selects nothing.
  * Everything stays within [-1, d] after clamping, so no overflow even for
  * INT64_MIN / INT64_MAX inputs. */
 static dt_code slice_params(const dt_node *n, int rank, const int64_t *dims, int cnt, const int64_t *starts,
@@ -477,6 +478,8 @@ static dt_code slice_params(const dt_node *n, int rank, const int64_t *dims, int
             s = s < 0 ? 0 : (s > d ? d : s);
             e = e < 0 ? 0 : (e > d ? d : e);
             p->count[ax] = e > s ? (int64_t)((uint64_t)(e - s - 1) / (uint64_t)sp) + 1 : 0;
+        } else if (d == 0) { /* [0, d-1] is empty: clamping would invent element 0 */
+            p->count[ax] = 0;
         } else {
             s = s < 0 ? 0 : (s > d - 1 ? d - 1 : s);
             e = e < -1 ? -1 : (e > d - 1 ? d - 1 : e);
