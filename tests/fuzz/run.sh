@@ -8,7 +8,8 @@
 # and what earlier runs found (build-fuzz/corpus-work/<target>, kept).
 # A crash, leak, timeout or out-of-memory leaves its input in
 # build-fuzz/artifacts/<target>/: add it to tests/fuzz/crashers/<target>/
-# once understood.  Prints one line per target and a closing summary:
+# once understood.  FUZZ_SEED=N fixes the mutation seed (make test does).
+# Prints one line per target and a closing summary:
 #   image      inputs tried    123456, crashes 0, leaks 0  (cov 812, rss 95 MB, corpus 310, regressions 0)
 #   fuzz: 9 targets, inputs tried 1234567, crashes 0, leaks 0
 # Exit 0 when nothing was found, 1 otherwise, 77 when clang/libFuzzer is
@@ -94,7 +95,7 @@ for t in $targets; do
   seeds="$seeds $(extra_seeds "$t")"
   rcfile="$B/logs/$t.rc"
   # shellcheck disable=SC2086
-  { nice -n "$NICE" "$bin" -max_total_time="$SECS" -rss_limit_mb="$RSS" -timeout=20 -detect_leaks=1 \
+  { nice -n "$NICE" "$bin" -max_total_time="$SECS" ${FUZZ_SEED:+-seed=$FUZZ_SEED} -rss_limit_mb="$RSS" -timeout=20 -detect_leaks=1 \
       -print_final_stats=1 -artifact_prefix="$art/" $dict "$work" $seeds </dev/null 2>&1; echo $? >"$rcfile"; } |
     grep -v 'level=info msg=request' >>"$log"
   rc=$(cat "$rcfile")
