@@ -726,7 +726,8 @@ static dt_code fold_act(fuse_ctx *c, int ni, dt_status *st)
     return count_uses(c, st);
 }
 
-/* Identity / Dropout: consumers read the input directly. */
+/* Identity / Dropout: consumers read the input directly; an Identity onto a
+ * graph output is folded into its input's producer instead. */
 static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
 {
     dt_graph *g = c->g;
@@ -736,8 +737,29 @@ static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
     if (n->n_out > 1 && c->uses[n->out[1]] > 0)
         return DT_OK;
     int y = n->out[0], x = n->in[0];
-    if (x < 0 || g->values[y].is_output)
+    if (x < 0)
         return DT_OK;
+    if (g->values[y].is_output) {
+        /* a graph output: the producer of x writes y instead (no copy), when
+         * x is an ordinary intermediate of a live node */
+        dt_value *xv = &g->values[x];
+        int pi = xv->producer;
+        if (n->op != DT_OP_Identity || pi < 0 || xv->is_output || xv->is_input || xv->buf ||
+            g->nodes[pi].dead)
+            return DT_OK;
+        dt_node *p = &g->nodes[pi];
+        int k = 0;
+        while (k < p->n_out && p->out[k] != x)
+            k++;
+        if (k == p->n_out)
+            return DT_OK;
+        n->dead = 1;
+        replace_uses(g, x, y);
+        p->out[k] = y;
+        g->values[y].producer = pi;
+        xv->producer = -1;
+        return count_uses(c, st);
+    }
     replace_uses(g, y, x);
     n->dead = 1;
     return count_uses(c, st);
