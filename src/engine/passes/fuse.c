@@ -439,16 +439,20 @@ static int perm_is(const dt_node *t, const int64_t *want)
 
 /* Transpose(NCHW→NHWC) → Conv/Pool(NHWC) → Transpose(NHWC→NCHW), as
  * onnx-tf exports every layer, is the same op in NCHW on the original
- * tensor.  Removing both transposes lets Pad folding and activation fusion
+ * tensor; likewise a Resize over the NHWC tensor's axes (1, 2).  Removing both transposes lets Pad folding and activation fusion
  * see through, and saves two full copies per layer. */
 static dt_code fold_transpose_sandwich(fuse_ctx *c, int ni, dt_status *st)
 {
     static const int64_t to_nhwc[4] = {0, 2, 3, 1}, to_nchw[4] = {0, 3, 1, 2};
     dt_graph *g = c->g;
     dt_node *n = &g->nodes[ni];
-    if (n->op != DT_OP_Conv && n->op != DT_OP_MaxPool && n->op != DT_OP_AveragePool)
+    int cnt;
+    const int64_t *ax = n->op == DT_OP_Resize ? dt_attr_ints(n, "axes", &cnt) : NULL;
+    /* a Resize over axes (1, 2) of the NHWC tensor is one over (2, 3) of the NCHW one */
+    int resize = ax && cnt == 2 && ax[0] == 1 && ax[1] == 2;
+    if (n->op != DT_OP_Conv && n->op != DT_OP_MaxPool && n->op != DT_OP_AveragePool && !resize)
         return DT_OK;
-    if (!layout_nhwc(n) || n->in[0] < 0 || n->n_out != 1)
+    if ((!resize && !layout_nhwc(n)) || n->in[0] < 0 || n->n_out != 1)
         return DT_OK;
     int tp = g->values[n->in[0]].producer;
     if (tp < 0 || c->uses[n->in[0]] != 1)
@@ -459,7 +463,8 @@ static dt_code fold_transpose_sandwich(fuse_ctx *c, int ni, dt_status *st)
     dt_node *t2 = sole_consumer(c, n->out[0]);
     if (!t2 || t2->op != DT_OP_Transpose || !perm_is(t2, to_nchw))
         return DT_OK;
-    dt_code rc = dt_node_set_string(g, ni, "layout", "NCHW", st);
+    static const int64_t hw_nchw[2] = {2, 3};
+    dt_code rc = resize ? dt_node_set_ints(g, ni, "axes", hw_nchw, 2, st) : dt_node_set_string(g, ni, "layout", "NCHW", st);
     if (rc != DT_OK)
         return rc;
     n = &g->nodes[ni];
@@ -726,7 +731,8 @@ static dt_code fold_act(fuse_ctx *c, int ni, dt_status *st)
     return count_uses(c, st);
 }
 
-/* Identity / Dropout: consumers read the input directly. */
+/* Identity / Dropout: consumers read the input directly; an Identity onto a
+ * graph output is folded into its input's producer instead. */
 static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
 {
     dt_graph *g = c->g;
@@ -736,8 +742,29 @@ static dt_code drop_identity(fuse_ctx *c, int ni, dt_status *st)
     if (n->n_out > 1 && c->uses[n->out[1]] > 0)
         return DT_OK;
     int y = n->out[0], x = n->in[0];
-    if (x < 0 || g->values[y].is_output)
+    if (x < 0)
         return DT_OK;
+    if (g->values[y].is_output) {
+        /* a graph output: the producer of x writes y instead (no copy), when
+         * x is an ordinary intermediate of a live node */
+        dt_value *xv = &g->values[x];
+        int pi = xv->producer;
+        if (n->op != DT_OP_Identity || pi < 0 || xv->is_output || xv->is_input || xv->buf ||
+            g->nodes[pi].dead)
+            return DT_OK;
+        dt_node *p = &g->nodes[pi];
+        int k = 0;
+        while (k < p->n_out && p->out[k] != x)
+            k++;
+        if (k == p->n_out)
+            return DT_OK;
+        n->dead = 1;
+        replace_uses(g, x, y);
+        p->out[k] = y;
+        g->values[y].producer = pi;
+        xv->producer = -1;
+        return count_uses(c, st);
+    }
     replace_uses(g, y, x);
     n->dead = 1;
     return count_uses(c, st);
