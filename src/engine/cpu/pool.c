@@ -15,9 +15,18 @@
  * add a whole time slice to every op.  A late worker that wakes into a later
  * job simply helps with that one; `next` is parked at a sentinel while a job
  * is being published so nobody can start on half-written fields.  Workers
- * spin briefly before sleeping so back-to-back kernels do not pay a futex
- * round trip. */
+ * wait actively a while before sleeping so back-to-back kernels do not pay
+ * a futex round trip.
+ *
+ * Waiting threads (workers between jobs, the caller for the last chunks)
+ * pause for SPIN_PAUSE rounds, then call sched_yield each round: on a
+ * machine shared with other busy processes the scheduler may put a waiting
+ * thread on the core of the one doing the work, and a pause loop would take
+ * half of that core (two threads then ran slower than one); on an idle core
+ * sched_yield returns at once, so the wake-up stays a few microseconds. */
 #define PARKED ((int64_t)1 << 62)
+#define SPIN_PAUSE 256
+#define SPIN_MAX 4000
 
 struct dt_pool {
     int n_threads; /* including the caller */
@@ -58,11 +67,16 @@ static void *worker(void *arg)
     for (;;) {
         int gen;
         int spins = 0;
-        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && spins < 20000) {
+        while ((gen = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && spins < SPIN_MAX) {
             if (atomic_load(&p->stop))
                 return NULL;
-            spins++;
-            __builtin_ia32_pause();
+            /* after a short pause spin, yield while waiting: a waiting
+             * worker must not take the core from the caller (or anyone)
+             * when the scheduler has put them together */
+            if (++spins > SPIN_PAUSE)
+                sched_yield();
+            else
+                __builtin_ia32_pause();
         }
         if (gen == seen) {
             pthread_mutex_lock(&p->mu);
@@ -156,7 +170,7 @@ void dt_pool_for(dt_pool *p, int64_t n, int64_t grain, dt_pool_fn fn, void *arg)
     run_chunks(p);
     int spins = 0;
     while (atomic_load_explicit(&p->done, memory_order_acquire) < n) {
-        if (++spins > 2000)
+        if (++spins > SPIN_PAUSE)
             sched_yield();
         else
             __builtin_ia32_pause();
