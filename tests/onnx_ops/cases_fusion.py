@@ -129,7 +129,7 @@ for act, attrs in (("HardSwish", {}), ("HardSigmoid", {"alpha": 0.3, "beta": 0.4
 
 # nanodet's pattern on the Winograd path: Pad (zeros) -> 3x3 stride-1 Conv (20 -> 18
 # channels, odd sizes) -> LeakyRelu, all folded into one Winograd conv
-xw = rand(1, 20, 13, 11, lo=-3, hi=3)
+xw = rand(1, 20, 17, 15, lo=-3, hi=3)
 inits = conv_inits(cin=20, cout=18)
 inits["p"] = np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64)
 case("fuse_pad_conv_leaky_wino",
