@@ -22,6 +22,9 @@
 #ifdef __SSE__
 #include <xmmintrin.h>
 #endif
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define COEF_BITS 11
 #define COEF_SCALE (1 << COEF_BITS)
@@ -228,6 +231,24 @@ static void linear_coefs(int ssize, int dsize, double scale, double inv_scale, i
 
 static void hresize(const uint8_t *S, int sw, int cn, const int *xofs, const short *xa, int dw, int *D)
 {
+    if (cn == 3) { /* the usual case, unrolled: same products */
+        for (int dx = 0; dx < dw; dx++) {
+            int sx = xofs[dx];
+            const uint8_t *p = S + (size_t)sx * 3;
+            int *d = D + (size_t)dx * 3;
+            if (sx + 1 < sw) {
+                int a0 = xa[2 * dx], a1 = xa[2 * dx + 1];
+                d[0] = p[0] * a0 + p[3] * a1;
+                d[1] = p[1] * a0 + p[4] * a1;
+                d[2] = p[2] * a0 + p[5] * a1;
+            } else {
+                d[0] = p[0] * COEF_SCALE;
+                d[1] = p[1] * COEF_SCALE;
+                d[2] = p[2] * COEF_SCALE;
+            }
+        }
+        return;
+    }
     for (int dx = 0; dx < dw; dx++) {
         int sx = xofs[dx];
         const uint8_t *p = S + (size_t)sx * cn;
@@ -248,7 +269,27 @@ static inline int mulhi16(int a, int b) { return (a * b) >> 16; }
  * alike compute ((b0 * (S0 >> 4)) >> 16) + ((b1 * (S1 >> 4)) >> 16), + 2, >> 2. */
 static void vresize(const int *S0, const int *S1, short b0, short b1, uint8_t *D, int width)
 {
-    for (int x = 0; x < width; x++)
+    int x = 0;
+#ifdef __SSE2__
+    /* OpenCV's own SIMD form: rows >> 4 fit int16 (|v| <= 255 * 2048 >> 4),
+     * _mm_mulhi_epi16 is the same floor((a * b) / 65536) as mulhi16, and the
+     * int16 sum cannot overflow (the weights add up to 2048). */
+    const __m128i vb0 = _mm_set1_epi16(b0), vb1 = _mm_set1_epi16(b1), two = _mm_set1_epi16(2);
+    for (; x + 16 <= width; x += 16) {
+        __m128i r[2];
+        for (int h = 0; h < 2; h++) {
+            const int *s0 = S0 + x + 8 * h, *s1 = S1 + x + 8 * h;
+            __m128i a = _mm_packs_epi32(_mm_srai_epi32(_mm_loadu_si128((const __m128i *)s0), 4),
+                                        _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(s0 + 4)), 4));
+            __m128i b = _mm_packs_epi32(_mm_srai_epi32(_mm_loadu_si128((const __m128i *)s1), 4),
+                                        _mm_srai_epi32(_mm_loadu_si128((const __m128i *)(s1 + 4)), 4));
+            __m128i t = _mm_add_epi16(_mm_add_epi16(_mm_mulhi_epi16(a, vb0), _mm_mulhi_epi16(b, vb1)), two);
+            r[h] = _mm_srai_epi16(t, 2);
+        }
+        _mm_storeu_si128((__m128i *)(D + x), _mm_packus_epi16(r[0], r[1]));
+    }
+#endif
+    for (; x < width; x++)
         D[x] = sat_u8((mulhi16(b0, S0[x] >> 4) + mulhi16(b1, S1[x] >> 4) + 2) >> 2);
 }
 
