@@ -100,6 +100,15 @@ conv_case("nn_conv_wino_nopad", (2, 16, 16, 17), 17, (3, 3))
 conv_case("nn_conv_wino_asym", (1, 20, 9, 70), 18, (3, 3), pads=[0, 2, 1, 0])
 conv_case("nn_conv_wino_pad2", (1, 24, 12, 13), 16, (3, 3), pads=[2, 2, 2, 2])
 conv_case("nn_conv_wino_blocks", (1, 32, 30, 37), 40, (3, 3), auto_pad="SAME_UPPER")
+# KxK convs on small maps (rows under ~90% of the vector lanes): the implicit GEMM
+# over the flattened output plane, tiles spanning rows, stride 2, odd sizes, batch 2
+conv_case("nn_conv_flat_s2_20", (1, 40, 20, 20), 36, (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
+conv_case("nn_conv_flat_s1_10", (2, 24, 10, 10), 40, (3, 3), pads=[1, 1, 1, 1])
+conv_case("nn_conv_flat_s2_odd", (2, 19, 25, 26), 21, (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
+conv_case("nn_conv_flat_s1_13", (1, 33, 13, 13), 18, (3, 3), pads=[1, 0, 0, 1])
+conv_case("nn_conv_flat_s2_5", (1, 17, 9, 9), 12, (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
+conv_case("nn_conv_flat_s1_6", (2, 20, 6, 7), 9, (3, 3), pads=[1, 1, 1, 1], group=1)
+conv_case("nn_conv_flat_deepk", (1, 160, 11, 12), 24, (3, 3), strides=[2, 2], pads=[1, 1, 1, 1])
 conv_case("nn_conv_kernel_eq_input", (1, 3, 5, 5), 2, (5, 5))
 conv_case("nn_conv_one_pixel", (1, 3, 1, 1), 2, (3, 3), pads=[1, 1, 1, 1])
 # kernel_shape attribute left out: taken from W

@@ -367,6 +367,18 @@ static void test_model_shapes(void)
         {0, 1, 33, 17, 15, 40, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, NULL, DT_ACT_CLIP, 0, 6},
         /* below the Winograd plane threshold: the direct GEMM, same answers */
         {0, 1, 33, 5, 4, 40, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, NULL, DT_ACT_CLIP, 0, 6},
+        /* implicit GEMM over the flattened output plane (rows under ~90% of
+         * the lanes): tiles spanning rows, row pieces split at the vector,
+         * balanced tiles, K chunks, M tails, stride 2, groups, batch 2 */
+        {0, 1, 128, 20, 20, 256, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 1, 128, 10, 10, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_SILU, 0, 0},
+        {0, 2, 37, 26, 25, 45, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_RELU, 0, 0},
+        {0, 1, 19, 11, 13, 21, 3, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        {0, 2, 24, 9, 7, 30, 3, 3, 2, 2, 1, 1, 0, 1, 2, 0, 2, 1, NULL, DT_ACT_LEAKYRELU, 0.1f, 0},
+        {0, 1, 20, 41, 39, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 16, 5, 5, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 8, 23, 23, 12, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, NULL, DT_ACT_NONE, 0, 0},
+        {0, 1, 12, 15, 16, 10, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 1, 1, NULL, DT_ACT_HARDSIGMOID, 0.2f, 0.5f},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         run_case(cs[i], &seed, g_pool);

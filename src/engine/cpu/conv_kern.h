@@ -471,6 +471,7 @@ typedef struct impl_ctx {
     const float *x;
     float *y, *buf;
     int64_t nxv, nvec, vpj, nvb, mchunk, nmb, njobs;
+    int packed; /* vectors run over the flattened output plane, B packed per tile */
 } impl_ctx;
 
 static void impl_fill(void *arg, int64_t c0, int64_t c1)
@@ -481,9 +482,73 @@ static void impl_fill(void *arg, int64_t c0, int64_t c1)
         dw_fill(cv, g->x + c * cv->H * cv->W, g->buf + c * cv->SW * cv->dw_hq * cv->dw_wq, 1);
 }
 
+/* Packed mode, for planes whose rows fill the vectors poorly (10-, 13-,
+ * 20-wide maps): a tile is NV vectors of consecutive positions of the
+ * flattened OH*OW plane, so it spans rows; its B chunk [kc][NR] is gathered
+ * from the phase planes (one masked load per row piece and k) and reused by
+ * every A panel of the job, and the output is the plane's contiguous run. */
+static void impl_jobs_packed(const impl_ctx *g, int64_t job)
+{
+    const dt_conv *cv = g->cv;
+    const int64_t OHW = cv->OH * cv->OW, NR = PA_NV * VL;
+    const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR, gstride = cv->Cg * cv->SW * cv->dw_hq * cv->dw_wq;
+    float panel[GEMM_KC * PA_NV * VL + VL] __attribute__((aligned(64)));
+    int64_t sofs[PA_NV * VL];
+    int sdst[PA_NV * VL];
+    vmk smask[PA_NV * VL];
+    int64_t mb = job % g->nmb, vb = (job / g->nmb) % g->nvb, gr = job / (g->nmb * g->nvb);
+    int64_t m0 = mb * g->mchunk, m1 = imin(cv->Mg, m0 + g->mchunk);
+    /* balanced blocks of vectors, each cut into balanced tiles: a 7-vector
+     * plane runs tiles of 2, 2 and 3 vectors rather than 3, 3 and 1 */
+    int64_t vs = vb * g->nvec / g->nvb, v1 = (vb + 1) * g->nvec / g->nvb, nt = cdiv(v1 - vs, PA_NV);
+    const float *wg = cv->wp + gr * mgp * cv->K;
+    const float *bg = g->buf + gr * gstride;
+    float *yg = g->y + gr * cv->Mg * OHW;
+    for (int64_t ti = 0; ti < nt; ti++) {
+        int64_t v = vs + ti * (v1 - vs) / nt, ve = vs + (ti + 1) * (v1 - vs) / nt;
+        int64_t p0 = v * VL, npos = imin((ve - v) * VL, OHW - p0);
+        int nv = (int)cdiv(npos, VL);
+        int t = (npos % VL) != 0;
+        vmk tm = vmask_n((int)(npos - (nv - 1) * VL));
+        /* row pieces of at most VL positions, in increasing order */
+        int nseg = 0;
+        for (int64_t p = p0; p < p0 + npos;) {
+            int64_t oy = p / cv->OW, ox = p % cv->OW;
+            int64_t len = imin(imin(cv->OW - ox, VL), p0 + npos - p);
+            sofs[nseg] = oy * cv->SH * cv->dw_wq + ox;
+            sdst[nseg] = (int)(p - p0);
+            smask[nseg] = vmask_n((int)len);
+            nseg++;
+            p += len;
+        }
+        for (int64_t k0 = 0; k0 < cv->K; k0 += GEMM_KC) {
+            int64_t kc = imin(GEMM_KC, cv->K - k0);
+            int flags = (k0 == 0 ? KB_FIRST : 0) | (k0 + kc == cv->K ? KB_LAST : 0);
+            /* full-vector stores: a piece's zero tail is overwritten by the
+             * next piece (or the next row; the last one lands in the slack) */
+            for (int64_t k = 0; k < kc; k++) {
+                const float *src = bg + cv->koff[k0 + k];
+                float *dst = panel + k * NR;
+                for (int s = 0; s < nseg; s++)
+                    vstore(dst + sdst[s], vloadm(src + sofs[s], smask[s]));
+            }
+            for (int64_t m = m0; m < m1; m += PA_MR) {
+                int mr = (int)imin(PA_MR, m1 - m);
+                g_pa[t][mr - 1][nv - 1](kc, wg + m * cv->K + k0 * PA_MR, panel, NR, yg + m * OHW + p0, OHW,
+                                        cv->bias + gr * cv->Mg + m, &cv->act, tm, flags);
+            }
+        }
+    }
+}
+
 static void impl_jobs(void *arg, int64_t j0, int64_t j1)
 {
     const impl_ctx *g = arg;
+    if (g->packed) {
+        for (int64_t job = j0; job < j1; job++)
+            impl_jobs_packed(g, job);
+        return;
+    }
     const dt_conv *cv = g->cv;
     const int64_t OHW = cv->OH * cv->OW;
     const int64_t mgp = cdiv(cv->Mg, PA_MR) * PA_MR, gstride = cv->Cg * cv->SW * cv->dw_hq * cv->dw_wq;
@@ -531,6 +596,11 @@ static void run_nchw_implicit(const dt_conv *cv, const float *x, float *y, void 
     g.buf = (float *)scratch;
     g.nxv = cdiv(cv->OW, VL);
     g.nvec = cv->OH * g.nxv;
+    /* rows waste over ~10% of the lanes: vectors over the flattened plane */
+    if (VL > 1 && cdiv(cv->OH * cv->OW, VL) * 10 < g.nvec * 9) {
+        g.packed = 1;
+        g.nvec = cdiv(cv->OH * cv->OW, VL);
+    }
     /* vector blocks (multiples of a tile): about 4 jobs per thread; split M too when few */
     int64_t target = 4 * (int64_t)threads;
     int64_t per_group = imax(1, cdiv(target, cv->group));
