@@ -131,24 +131,14 @@ def run_case(name, man, img, want, stdio):
 
 
 def main():
-    if not os.path.exists(L.DETECTD):
-        L.skip("no %s (build first)" % L.DETECTD)
+    L.require_tools()
     if not os.path.exists("/dev/full"):
         L.skip("no /dev/full")
-    try:
-        import onnx  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as e:
-        L.skip("needs python3-onnx and python3-pil: %s" % e)
     with tempfile.TemporaryDirectory() as tmp:
         man = L.make_tiny_model(tmp, "tiny")
         jpg = L.make_jpeg(os.path.join(tmp, "a.jpg"), seed=4, w=320, h=240)
         img = open(jpg, "rb").read()
-        out = subprocess.run([L.DETECTD, "detect", "--model", man, "--threshold", "0.3", jpg], capture_output=True,
-                             text=True, timeout=60)
-        if out.returncode != 0:
-            L.fail("detectd detect: " + out.stderr)
-        want = sorted((o["label"], round(o["score"], 3)) for o in json.loads(out.stdout.strip().splitlines()[-1])["objects"])
+        want = L.oracle_objects(man, jpg)
         if not want:
             L.fail("the oracle found nothing: the comparison would prove nothing")
         for case in ("full", "broken-pipe", "closed"):

@@ -37,15 +37,6 @@ WRONG = ["k1-7fQw9Zr2Lm8Xc3V", "k1-7fQw9Zr2Lm8Xc3Vbb", "K1-7fQw9Zr2Lm8Xc3Vb", "w
 KEY3 = "k3-after-sighup-Rt5Uy7Io9"
 
 
-def oracle(man, image):
-    out = subprocess.run([L.DETECTD, "detect", "--model", man, "--threshold", "0.3", image], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0:
-        L.fail("detectd detect: " + out.stderr)
-    d = json.loads(out.stdout.strip().splitlines()[-1])
-    return sorted((o["label"], round(o["score"], 3)) for o in d["objects"])
-
-
 def start_fails(args, env, what, must_name):
     port = L.free_port()
     e = dict(os.environ)
@@ -71,18 +62,12 @@ def write(path, text):
 
 
 def main():
-    if not os.path.exists(L.DETECTD):
-        L.skip("no %s (build first)" % L.DETECTD)
-    try:
-        import onnx  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as e:
-        L.skip("needs python3-onnx and python3-pil: %s" % e)
+    L.require_tools()
     with tempfile.TemporaryDirectory() as tmp:
         man = L.make_tiny_model(tmp, "tiny")
         jpg = L.make_jpeg(os.path.join(tmp, "a.jpg"), seed=5)
         img = open(jpg, "rb").read()
-        want = oracle(man, jpg)
+        want = L.oracle_objects(man, jpg)
         keys = os.path.join(tmp, "keys")
 
         # ---- bad key files: refuse to start ----

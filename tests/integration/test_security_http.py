@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 
@@ -70,28 +69,13 @@ def json_error(resp, what):
         L.fail("%s: no error message: %r" % (what, d))
 
 
-def oracle(man, image):
-    out = subprocess.run([L.DETECTD, "detect", "--model", man, "--threshold", "0.3", image], capture_output=True,
-                         text=True, timeout=60)
-    if out.returncode != 0:
-        L.fail("detectd detect: " + out.stderr)
-    d = json.loads(out.stdout.strip().splitlines()[-1])
-    return sorted((o["label"], round(o["score"], 3)) for o in d["objects"])
-
-
 def main():
-    if not os.path.exists(L.DETECTD):
-        L.skip("no %s (build first)" % L.DETECTD)
-    try:
-        import onnx  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as e:
-        L.skip("needs python3-onnx and python3-pil: %s" % e)
+    L.require_tools()
     with tempfile.TemporaryDirectory() as tmp:
         man = L.make_tiny_model(tmp, "tiny")
         jpg = L.make_jpeg(os.path.join(tmp, "a.jpg"), seed=3)
         img = open(jpg, "rb").read()
-        want = oracle(man, jpg)
+        want = L.oracle_objects(man, jpg)
         srv = L.Server(["--model", man, "--threshold", "0.3", "--access-log", "true"], tmp)
         try:
             srv.wait_ready(60)

@@ -43,6 +43,28 @@ def fail(why, log=None):
     sys.exit(1)
 
 
+def require_tools():
+    """Skip (77) without the built binary or python3-onnx / python3-pil."""
+    if not os.path.exists(DETECTD):
+        skip("no %s (build first)" % DETECTD)
+    try:
+        import onnx  # noqa: F401
+        import PIL  # noqa: F401
+    except ImportError as e:
+        skip("needs python3-onnx and python3-pil: %s" % e)
+
+
+def oracle_objects(model, image, threshold=0.3):
+    """`detectd detect` on one image file, the oracle for server answers:
+    sorted (label, score rounded to 3 places)."""
+    out = subprocess.run([DETECTD, "detect", "--model", model, "--threshold", str(threshold), image],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        fail("detectd detect: " + out.stderr)
+    d = json.loads(out.stdout.strip().splitlines()[-1])
+    return sorted((o["label"], round(o["score"], 3)) for o in d["objects"])
+
+
 # ---- the helper model ------------------------------------------------------------
 
 def make_tiny_model(dirpath, name="tiny", batchable=True, slow_convs=0, score_shift=0.0):
@@ -237,13 +259,7 @@ def b64(data):
 
 
 def main():
-    if not os.path.exists(DETECTD):
-        skip("no %s (build first)" % DETECTD)
-    try:
-        import onnx  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as e:
-        skip("needs python3-onnx and python3-pil: %s" % e)
+    require_tools()
     with tempfile.TemporaryDirectory() as tmp:
         man = make_tiny_model(tmp, "tiny", batchable=True)
         img = make_jpeg(os.path.join(tmp, "a.jpg"), seed=1)
